@@ -1,0 +1,1 @@
+"""JSON API blueprints over the services, and the IIIF Image API."""

@@ -1,0 +1,1 @@
+"""Identity, permissions and the ways a person proves who they are."""

@@ -1,0 +1,29 @@
+"""The ``ctvault`` command line: one click group, one module per family of commands."""
+
+from __future__ import annotations
+
+import click
+
+from lims import __version__
+from lims.cli.database import db
+from lims.cli.records import ingest, project, sample, user
+from lims.cli.verify import verify
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ctvault")
+def cli() -> None:
+    """ctvault: checksummed, versioned, audited storage for CT and microscopy data.
+
+    Settings come from environment variables (see `ctvault config`). Without DATABASE_URL
+    and REDIS_URL, commands use the embedded PostgreSQL and Redis in CTVAULT_DATA_DIR.
+    """
+
+
+for command in (db, user, project, sample, ingest, verify):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Console entry point."""
+    cli()

@@ -1,0 +1,1 @@
+"""Readers for CT and microscopy formats, one module per format."""

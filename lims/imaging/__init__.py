@@ -1,0 +1,1 @@
+"""Pure numpy / scikit-image helpers: pyramids, thumbnails, windowing."""

@@ -1,0 +1,10 @@
+"""SQLAlchemy 2 typed models of the core domain, one aggregate per module."""
+
+from lims.models.blobs import Blob
+from lims.models.datasets import Dataset, DatasetVersion, VersionFile
+from lims.models.projects import Project, Sample
+from lims.models.retirements import Retirement
+from lims.models.users import User
+
+__all__ = ["Blob", "Dataset", "DatasetVersion", "Project", "Retirement", "Sample", "User",
+           "VersionFile"]

@@ -1,0 +1,1 @@
+"""Process resources: building engines, Redis and the store, and the embedded servers."""

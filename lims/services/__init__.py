@@ -1,0 +1,1 @@
+"""Application use cases: authorize, act, audit, commit, enqueue after commit."""

@@ -1,0 +1,157 @@
+"""Settings: the one documented place where configuration is read (environment + TOML file)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from lims.errors import ConfigurationError
+
+CONFIG_FILE_ENV = "CTVAULT_CONFIG"
+
+
+def _setting(env: str, doc: str, default: Any = None) -> Any:  # noqa: ANN401 - dataclass field
+    return dataclasses.field(default=default, metadata={"env": env, "doc": doc})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    """Every setting of ctvault; each field names its environment variable."""
+
+    data_dir: Path = _setting(
+        "CTVAULT_DATA_DIR",
+        "Folder for the embedded database, Redis, blob store, keys and logs.",
+        Path("ctvault-data"),
+    )
+    database_url: str | None = _setting(
+        "DATABASE_URL",
+        "PostgreSQL URL (15+). Unset: an embedded PostgreSQL runs inside the data folder.",
+    )
+    redis_url: str | None = _setting(
+        "REDIS_URL", "Redis URL. Unset: an embedded Redis runs inside the data folder."
+    )
+    store_dir: Path | None = _setting(
+        "CTVAULT_STORE_DIR",
+        "Blob store folder (a shared file system in production). Default: DATA_DIR/store.",
+    )
+    secret_key: str | None = _setting(
+        "CTVAULT_SECRET_KEY",
+        "Key for session and CSRF tokens. Default: generated once into DATA_DIR/secret_key.",
+    )
+    host: str = _setting("CTVAULT_HOST", "Address the web server listens on.", "127.0.0.1")
+    port: int = _setting("CTVAULT_PORT", "Port the web server listens on.", 8470)
+    admin_username: str = _setting(
+        "CTVAULT_ADMIN_USER", "User name of the first admin, created at first start.", "admin"
+    )
+    admin_password: str | None = _setting(
+        "CTVAULT_ADMIN_PASSWORD",
+        "Password of the first admin. Unset: generated and printed once at first start.",
+    )
+    max_upload_gb: float = _setting(
+        "CTVAULT_MAX_UPLOAD_GB", "Largest browser upload accepted, in GB.", 16.0
+    )
+    ingest_threads: int = _setting(
+        "CTVAULT_INGEST_THREADS", "Files hashed and copied at once when ingesting a folder.", 2
+    )
+    production: bool = _setting(
+        "CTVAULT_PRODUCTION", "1 behind HTTPS: secure cookies and HSTS.", default=False
+    )
+    smtp_host: str | None = _setting("CTVAULT_SMTP_HOST", "SMTP server for notifications.")
+    smtp_port: int = _setting("CTVAULT_SMTP_PORT", "SMTP port.", 25)
+    smtp_sender: str = _setting(
+        "CTVAULT_SMTP_FROM", "Sender address of notifications.", "ctvault@localhost"
+    )
+    ldap_url: str | None = _setting(
+        "CTVAULT_LDAP_URL", "LDAP server (ldaps:// or ldap:// with StartTLS). Unset: local only."
+    )
+    ldap_bind_dn: str | None = _setting("CTVAULT_LDAP_BIND_DN", "Service account DN for search.")
+    ldap_bind_password: str | None = _setting(
+        "CTVAULT_LDAP_BIND_PASSWORD", "Service account password."
+    )
+    ldap_user_base: str | None = _setting("CTVAULT_LDAP_USER_BASE", "Base DN of user entries.")
+    ldap_user_filter: str = _setting(
+        "CTVAULT_LDAP_USER_FILTER", "Filter that finds one user; {username} is escaped.",
+        "(uid={username})",
+    )
+
+    @property
+    def blob_dir(self) -> Path:
+        """Where blobs live: the configured store folder or DATA_DIR/store."""
+        return self.store_dir if self.store_dir is not None else self.data_dir / "store"
+
+    @property
+    def is_embedded(self) -> bool:
+        """True when PostgreSQL or Redis must be started from the data folder."""
+        return self.database_url is None or self.redis_url is None
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, config_file: Path | None = None
+    ) -> Settings:
+        """Build settings from a TOML file (optional) overlaid by environment variables.
+
+        Args:
+            environ: the environment; ``os.environ`` when omitted.
+            config_file: a TOML file whose keys are field names; ``$CTVAULT_CONFIG`` if unset.
+
+        Raises:
+            ConfigurationError: listing every invalid value at once.
+        """
+        env = dict(os.environ if environ is None else environ)
+        raw: dict[str, Any] = {}
+        path = config_file or (Path(env[CONFIG_FILE_ENV]) if env.get(CONFIG_FILE_ENV) else None)
+        if path is not None:
+            try:
+                raw.update(tomllib.loads(path.read_text(encoding="utf-8")))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigurationError(f"cannot read config file {path}: {exc}") from exc
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        errors = [f"unknown setting {key!r} in {path}" for key in raw if key not in known]
+        for field in known.values():
+            name = field.metadata["env"]
+            if env.get(name, "") != "":
+                raw[field.name] = env[name]
+        values: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key in known:
+                try:
+                    values[key] = _convert(known[key], value)
+                except ValueError as exc:
+                    errors.append(f"{known[key].metadata['env']}: {exc}")
+        if errors:
+            raise ConfigurationError("invalid configuration: " + "; ".join(errors))
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:  # noqa: ANN401 - mirrors dataclasses.replace
+        """Return a copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+def _convert(field: dataclasses.Field[Any], value: object) -> object:
+    kind = str(field.type)
+    if isinstance(value, str):
+        if "Path" in kind:
+            return Path(value).expanduser()
+        if kind == "bool":
+            lowered = value.strip().lower()
+            if lowered not in {"1", "0", "true", "false", "yes", "no"}:
+                raise ValueError(f"expected 1/0/true/false, got {value!r}")
+            return lowered in {"1", "true", "yes"}
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+    return value
+
+
+def documentation() -> list[tuple[str, str, str]]:
+    """Return (variable, default, description) for every setting, for the README table."""
+    rows = []
+    for field in dataclasses.fields(Settings):
+        default = "" if field.default is None else str(field.default)
+        rows.append((field.metadata["env"], default, field.metadata["doc"]))
+    return rows

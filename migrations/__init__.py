@@ -1,0 +1,1 @@
+"""Alembic environment and revisions; triggers and privileges are written by hand here."""

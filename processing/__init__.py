@@ -1,0 +1,1 @@
+"""Processing: step registry, validated steps, workflow runner, RQ jobs, replay."""

@@ -1,0 +1,1 @@
+"""PDF reports (reportlab), their signing and verification."""

@@ -1,0 +1,1 @@
+"""Electronic signatures: re-authentication, manifest, cryptographic binding, verification."""

@@ -1,0 +1,176 @@
+"""Fixtures: a real PostgreSQL database per xdist worker and a real Redis, rollback-isolated.
+
+Servers: CTVAULT_TEST_DATABASE_URL / CTVAULT_TEST_REDIS_URL if set; else the local servers on
+127.0.0.1:5432 / :6379 if they answer; else embedded ones started in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis import Redis
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from lims.auth.identity import Identity
+from lims.clock import SystemClock
+from lims.db.migrate import upgrade
+from lims.db.session import make_engine
+from lims.db.uow import UnitOfWork
+from lims.runtime.embedded import start_postgres, start_redis
+from lims.runtime.resources import Resources
+from lims.services.context import ServiceContext
+from lims.settings import Settings
+from lims.storage.blobstore import BlobStore
+from tests.factories import make_user
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "req(*ids): REQUIREMENTS.md ids a test proves")
+
+
+@pytest.fixture(scope="session")
+def embedded_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("embedded")
+
+
+@pytest.fixture(scope="session")
+def server_database_url(embedded_dir: Path) -> Iterator[str]:
+    """URL of a maintenance database on the PostgreSQL server the suite uses."""
+    configured = os.environ.get("CTVAULT_TEST_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    if _answers("127.0.0.1", 5432):
+        yield "postgresql://postgres@127.0.0.1:5432/postgres"
+        return
+    server, url = start_postgres(embedded_dir)
+    yield url.replace("/ctvault?", "/postgres?")
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def database_url(server_database_url: str, worker_id: str) -> Iterator[str]:
+    """A freshly migrated database for this xdist worker, dropped at the end."""
+    name = f"ctvault_test_{worker_id}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(
+        make_url(server_database_url).set(drivername="postgresql+psycopg2"),
+        isolation_level="AUTOCOMMIT",
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(server_database_url).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = make_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        outer = conn.begin()
+        yield conn
+        outer.rollback()
+
+
+@pytest.fixture
+def session_factory(connection: Connection) -> sessionmaker[Session]:
+    return sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture(scope="session")
+def redis_url(embedded_dir: Path, worker_id: str) -> Iterator[str]:
+    configured = os.environ.get("CTVAULT_TEST_REDIS_URL")
+    index = 0 if worker_id == "master" else int(worker_id.removeprefix("gw")) % 15 + 1
+    if configured:
+        yield configured
+        return
+    if _answers("127.0.0.1", 6379):
+        yield f"redis://127.0.0.1:6379/{index}"
+        return
+    client, url = start_redis(embedded_dir / worker_id)
+    yield url
+    client.shutdown(nosave=True)
+
+
+@pytest.fixture
+def redis(redis_url: str) -> Iterator[Redis]:
+    client = Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data", database_url=database_url, redis_url=redis_url,
+        secret_key="test-secret", ingest_threads=2,
+    )
+
+
+@pytest.fixture
+def resources(settings: Settings, session_factory: sessionmaker[Session], redis: Redis
+              ) -> Resources:
+    store = BlobStore(settings.blob_dir)
+    store.ensure()
+    return Resources(settings=settings, session_factory=session_factory, redis=redis,
+                     blobstore=store, clock=SystemClock())
+
+
+@pytest.fixture
+def uow(resources: Resources) -> Iterator[UnitOfWork]:
+    with resources.unit_of_work() as unit:
+        yield unit
+
+
+@pytest.fixture
+def admin(uow: UnitOfWork) -> Identity:
+    return make_user(uow, "admin", is_admin=True)
+
+
+@pytest.fixture
+def scientist(uow: UnitOfWork) -> Identity:
+    return make_user(uow, "mcurie", display_name="Marie Curie")
+
+
+@pytest.fixture
+def ctx(resources: Resources, uow: UnitOfWork, scientist: Identity) -> ServiceContext:
+    return resources.service_context(uow, scientist)
+
+
+def as_user(resources: Resources, uow: UnitOfWork, identity: Identity) -> ServiceContext:
+    return resources.service_context(uow, identity)
+
+
+def pytest_collection_modifyitems(items: list[Any]) -> None:
+    for item in items:
+        if "integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)

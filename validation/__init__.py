@@ -1,0 +1,1 @@
+"""IQ / OQ / PQ runs, reference data with golden digests, traceability matrix."""
