@@ -57,6 +57,11 @@ class Settings:
     ingest_threads: int = _setting(
         "CTVAULT_INGEST_THREADS", "Files hashed and copied at once when ingesting a folder.", 2
     )
+    vendor_dir: Path | None = _setting(
+        "CTVAULT_VENDOR_DIR",
+        "Folder with the npm front-end packages (htmx, OpenSeadragon). Default: ./node_modules"
+        " of the source checkout.",
+    )
     production: bool = _setting(
         "CTVAULT_PRODUCTION", "1 behind HTTPS: secure cookies and HSTS.", default=False
     )
