@@ -31,5 +31,5 @@ class ConfigurationError(UserError):
     """The settings are incomplete or contradictory."""
 
 
-class IntegrityFailure(CtvaultError):
+class IntegrityCheckError(CtvaultError):
     """Stored bytes or records do not match their digests."""

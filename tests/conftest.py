@@ -18,6 +18,7 @@ from redis import Redis
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from lims.auth.identity import Identity
 from lims.clock import SystemClock
@@ -83,6 +84,37 @@ def database_url(server_database_url: str, worker_id: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def template_database(server_database_url: str, worker_id: str) -> Iterator[str]:
+    """A migrated database nobody connects to, cloned for tests that need committed data."""
+    name = f"ctvault_tpl_{worker_id}_{uuid.uuid4().hex[:6]}"
+    with _admin_engine(server_database_url).connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    upgrade(make_url(server_database_url).set(database=name).render_as_string(hide_password=False))
+    yield name
+    with _admin_engine(server_database_url).connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def fresh_database_url(server_database_url: str, template_database: str) -> Iterator[str]:
+    """A new migrated database whose commits persist (for subprocesses); dropped afterwards."""
+    name = f"ctvault_e2e_{uuid.uuid4().hex[:10]}"
+    with _admin_engine(server_database_url).connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
+    yield make_url(server_database_url).set(database=name).render_as_string(hide_password=False)
+    with _admin_engine(server_database_url).connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _admin_engine(server_database_url: str) -> Engine:
+    return create_engine(
+        make_url(server_database_url).set(drivername="postgresql+psycopg2"),
+        isolation_level="AUTOCOMMIT",
+        poolclass=NullPool,
+    )
+
+
+@pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
     eng = make_engine(database_url)
     yield eng
@@ -131,18 +163,27 @@ def redis(redis_url: str) -> Iterator[Redis]:
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
     return Settings(
-        data_dir=tmp_path / "data", database_url=database_url, redis_url=redis_url,
-        secret_key="test-secret", ingest_threads=2,
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        redis_url=redis_url,
+        secret_key="test-secret",
+        ingest_threads=2,
     )
 
 
 @pytest.fixture
-def resources(settings: Settings, session_factory: sessionmaker[Session], redis: Redis
-              ) -> Resources:
+def resources(
+    settings: Settings, session_factory: sessionmaker[Session], redis: Redis
+) -> Resources:
     store = BlobStore(settings.blob_dir)
     store.ensure()
-    return Resources(settings=settings, session_factory=session_factory, redis=redis,
-                     blobstore=store, clock=SystemClock())
+    return Resources(
+        settings=settings,
+        session_factory=session_factory,
+        redis=redis,
+        blobstore=store,
+        clock=SystemClock(),
+    )
 
 
 @pytest.fixture

@@ -7,9 +7,10 @@ import getpass
 import socket
 import sys
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import Never, TypeVar
 
 import click
+from tqdm import tqdm
 
 from lims.auth.identity import Identity
 from lims.errors import CtvaultError, UserError
@@ -36,10 +37,12 @@ def open_resources(settings: Settings | None = None) -> Iterator[Resources]:
     servers: EmbeddedServers | None = None
     try:
         if settings.is_embedded:
-            servers = start_embedded(settings.data_dir, database_url=settings.database_url,
-                                     redis_url=settings.redis_url)
-            settings = settings.replace(database_url=servers.database_url,
-                                        redis_url=servers.redis_url)
+            servers = start_embedded(
+                settings.data_dir, database_url=settings.database_url, redis_url=settings.redis_url
+            )
+            settings = settings.replace(
+                database_url=servers.database_url, redis_url=servers.redis_url
+            )
         resources = build_resources(settings)
     except CtvaultError as exc:
         if servers is not None:
@@ -51,6 +54,28 @@ def open_resources(settings: Settings | None = None) -> Iterator[Resources]:
         resources.close()
         if servers is not None:
             servers.stop()
+
+
+def progress_bar(total: int, desc: str, *, quiet: bool) -> tqdm[Never]:
+    """A byte-counting progress bar on standard error."""
+    return tqdm(
+        total=total,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=desc,
+        disable=quiet,
+        file=sys.stderr,
+    )
+
+
+def advance(bar: tqdm[Never]) -> Callable[[int], None]:
+    """A progress callback that moves ``bar`` on by the bytes it is given."""
+
+    def update(size: int) -> None:
+        bar.update(size)
+
+    return update
 
 
 def cli_context() -> dict[str, str]:
@@ -79,10 +104,14 @@ def run_user_errors(action: Callable[[], T]) -> T:
 def user_options(func: Callable[..., None]) -> Callable[..., None]:
     """The --user and --password-stdin options of every command that changes records."""
     func = click.option(
-        "--password-stdin", is_flag=True,
+        "--password-stdin",
+        is_flag=True,
         help="Read the password from the first line of standard input instead of prompting.",
     )(func)
     return click.option(
-        "--user", "username", required=True, envvar="CTVAULT_USER",
+        "--user",
+        "username",
+        required=True,
+        envvar="CTVAULT_USER",
         help="The user you act as; every change is recorded under this name.",
     )(func)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import click
-from tqdm import tqdm
 
-from lims.cli._runtime import open_resources
+from lims.cli._runtime import advance, open_resources, progress_bar
 from lims.services.fixity import blob_total_bytes, verify_blobs
 
 
 @click.command()
-@click.option("--blobs", "check_blobs", is_flag=True, default=True,
-              help="Re-hash every stored blob (default).")
+@click.option(
+    "--blobs",
+    "check_blobs",
+    is_flag=True,
+    default=True,
+    help="Re-hash every stored blob (default).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def verify(check_blobs: bool, quiet: bool) -> None:
     """Check the store: every blob present and matching its SHA-256.
@@ -21,11 +25,12 @@ def verify(check_blobs: bool, quiet: bool) -> None:
     """
     if not check_blobs:
         raise click.UsageError("nothing to verify")
-    with open_resources() as resources, resources.unit_of_work() as uow, tqdm(
-        total=blob_total_bytes(uow), unit="B", unit_scale=True, unit_divisor=1024,
-        desc="verify blobs", disable=quiet, file=click.get_text_stream("stderr"),
-    ) as bar:
-        report = verify_blobs(uow, resources.blobstore, bar.update)
+    with (
+        open_resources() as resources,
+        resources.unit_of_work() as uow,
+        progress_bar(blob_total_bytes(uow), "verify blobs", quiet=quiet) as bar,
+    ):
+        report = verify_blobs(uow, resources.blobstore, advance(bar))
     for problem in report.problems:
         click.echo(f"BLOB {problem.sha256}: {problem.problem}")
         for version in problem.versions:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
+from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -52,7 +53,7 @@ class UnitOfWork:
             self._session = None
         self._after_commit.clear()
 
-    def __enter__(self) -> UnitOfWork:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -25,7 +25,7 @@ class Resources:
 
     settings: Settings
     session_factory: sessionmaker[Session]
-    redis: Redis
+    redis: Redis[bytes]
     blobstore: BlobStore
     clock: Clock
     engine: Engine | None = None
@@ -36,8 +36,9 @@ class Resources:
 
     def service_context(self, uow: UnitOfWork, identity: Identity | None) -> ServiceContext:
         """The context services receive for one unit of work."""
-        return ServiceContext(uow=uow, identity=identity, blobstore=self.blobstore,
-                              settings=self.settings)
+        return ServiceContext(
+            uow=uow, identity=identity, blobstore=self.blobstore, settings=self.settings
+        )
 
     def close(self) -> None:
         """Release connections."""

@@ -42,10 +42,14 @@ def create_project(ctx: ServiceContext, *, name: str, description: str = "") -> 
     project = Project(name=clean, description=description.strip(), created_by_id=identity.user_id)
     session.add(project)
     _flush_unique(ctx, f"a project named {clean!r} already exists")
-    ctx.audit(EventDraft(
-        action="project.create", object_type="project", object_id=str(project.id),
-        changes={"name": [None, clean], "description": [None, project.description]},
-    ))
+    ctx.audit(
+        EventDraft(
+            action="project.create",
+            object_type="project",
+            object_id=str(project.id),
+            changes={"name": [None, clean], "description": [None, project.description]},
+        )
+    )
     return project
 
 
@@ -62,18 +66,28 @@ def create_sample(
     project = find_project(ctx, project_name)
     clean = _clean_name(name, "sample")
     session = ctx.uow.session
-    if session.scalar(select(Sample.id).where(
-        Sample.project_id == project.id, func.lower(Sample.name) == clean.lower()
-    )):
+    if session.scalar(
+        select(Sample.id).where(
+            Sample.project_id == project.id, func.lower(Sample.name) == clean.lower()
+        )
+    ):
         raise ConflictError(f"project {project.name!r} already has a sample named {clean!r}")
-    sample = Sample(project_id=project.id, name=clean, description=description.strip(),
-                    created_by_id=identity.user_id)
+    sample = Sample(
+        project_id=project.id,
+        name=clean,
+        description=description.strip(),
+        created_by_id=identity.user_id,
+    )
     session.add(sample)
     _flush_unique(ctx, f"project {project.name!r} already has a sample named {clean!r}")
-    ctx.audit(EventDraft(
-        action="sample.create", object_type="sample", object_id=str(sample.id),
-        changes={"project_id": [None, str(project.id)], "name": [None, clean]},
-    ))
+    ctx.audit(
+        EventDraft(
+            action="sample.create",
+            object_type="sample",
+            object_id=str(sample.id),
+            changes={"project_id": [None, str(project.id)], "name": [None, clean]},
+        )
+    )
     return sample
 
 
@@ -99,10 +113,12 @@ def find_project(ctx: ServiceContext, name: str) -> Project:
 def find_sample(ctx: ServiceContext, project_name: str, sample_name: str) -> Sample:
     """A sample by project and sample name. Raises NotFoundError naming what is missing."""
     project = find_project(ctx, project_name)
-    sample = ctx.uow.session.scalars(select(Sample).where(
-        Sample.project_id == project.id,
-        func.lower(Sample.name) == " ".join(sample_name.split()).lower(),
-    )).first()
+    sample = ctx.uow.session.scalars(
+        select(Sample).where(
+            Sample.project_id == project.id,
+            func.lower(Sample.name) == " ".join(sample_name.split()).lower(),
+        )
+    ).first()
     if sample is None:
         raise NotFoundError(f"project {project.name!r} has no sample named {sample_name!r}")
     return sample
@@ -126,9 +142,11 @@ def get_project(ctx: ServiceContext, project_id: uuid.UUID) -> Project:
 def list_samples(ctx: ServiceContext, project_id: uuid.UUID) -> list[Sample]:
     """The samples of a project, by name."""
     get_project(ctx, project_id)
-    return list(ctx.uow.session.scalars(
-        select(Sample).where(Sample.project_id == project_id).order_by(func.lower(Sample.name))
-    ))
+    return list(
+        ctx.uow.session.scalars(
+            select(Sample).where(Sample.project_id == project_id).order_by(func.lower(Sample.name))
+        )
+    )
 
 
 def get_sample(ctx: ServiceContext, sample_id: uuid.UUID) -> Sample:
@@ -156,8 +174,7 @@ def list_datasets(ctx: ServiceContext, sample_id: uuid.UUID) -> list[DatasetSumm
         select(Dataset).where(Dataset.sample_id == sample_id).order_by(func.lower(Dataset.name))
     )
     return [
-        DatasetSummary(d, len(d.versions), d.versions[-1] if d.versions else None)
-        for d in datasets
+        DatasetSummary(d, len(d.versions), d.versions[-1] if d.versions else None) for d in datasets
     ]
 
 
@@ -191,9 +208,16 @@ def open_version_file(ctx: ServiceContext, file_id: uuid.UUID) -> tuple[VersionF
     if entry is None:
         raise NotFoundError("no such file")
     handle = ctx.blobstore.open(entry.blob_sha256)
-    ctx.audit(EventDraft(
-        action="file.download", object_type="version_file", object_id=str(entry.id),
-        changes={"version_id": str(entry.version_id), "path": entry.path,
-                 "sha256": entry.blob_sha256},
-    ))
+    ctx.audit(
+        EventDraft(
+            action="file.download",
+            object_type="version_file",
+            object_id=str(entry.id),
+            changes={
+                "version_id": str(entry.version_id),
+                "path": entry.path,
+                "sha256": entry.blob_sha256,
+            },
+        )
+    )
     return entry, handle

@@ -71,4 +71,6 @@ def _versions_of(uow: UnitOfWork, sha256: str) -> tuple[str, ...]:
         .where(VersionFile.blob_sha256 == sha256)
         .order_by(Dataset.name, DatasetVersion.number)
     )
-    return tuple(f"{name} v{number} ({version_id}) {path}" for name, number, version_id, path in rows)
+    return tuple(
+        f"{name} v{number} ({version_id}) {path}" for name, number, version_id, path in rows
+    )

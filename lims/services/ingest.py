@@ -112,8 +112,12 @@ def stage_files(
 
 
 def stage_stream(
-    ctx: ServiceContext, relative_path: str, stream: BinaryIO, *,
-    expected_size: int | None, progress: Progress | None = None,
+    ctx: ServiceContext,
+    relative_path: str,
+    stream: BinaryIO,
+    *,
+    expected_size: int | None,
+    progress: Progress | None = None,
 ) -> StagedFile:
     """Store one uploaded stream's bytes (refused if it yields other than ``expected_size``)."""
     ctx.require_identity()
@@ -138,8 +142,12 @@ def discard_staged(ctx: ServiceContext, staged: Sequence[StagedFile]) -> None:
 
 
 def commit_ingest(
-    ctx: ServiceContext, target: IngestTarget, staged: Sequence[StagedFile], *,
-    reason: str, metadata: dict[str, Any] | None = None,
+    ctx: ServiceContext,
+    target: IngestTarget,
+    staged: Sequence[StagedFile],
+    *,
+    reason: str,
+    metadata: dict[str, Any] | None = None,
 ) -> DatasetVersion:
     """Create the dataset if needed and add a version with the staged files.
 
@@ -156,38 +164,59 @@ def commit_ingest(
     sample = find_sample(ctx, target.project, target.sample)
     name = _clean_name(target.dataset, "dataset")
     session = ctx.uow.session
-    dataset = session.scalars(select(Dataset).where(
-        Dataset.sample_id == sample.id, func.lower(Dataset.name) == name.lower()
-    )).first()
+    dataset = session.scalars(
+        select(Dataset).where(
+            Dataset.sample_id == sample.id, func.lower(Dataset.name) == name.lower()
+        )
+    ).first()
     if dataset is None:
         dataset = Dataset(sample_id=sample.id, name=name, created_by_id=identity.user_id)
         session.add(dataset)
         session.flush()
-        ctx.audit(EventDraft(
-            action="dataset.create", object_type="dataset", object_id=str(dataset.id),
-            changes={"sample_id": [None, str(sample.id)], "name": [None, name]},
-        ))
+        ctx.audit(
+            EventDraft(
+                action="dataset.create",
+                object_type="dataset",
+                object_id=str(dataset.id),
+                changes={"sample_id": [None, str(sample.id)], "name": [None, name]},
+            )
+        )
     files = [FileEntry(s.path, s.blob.sha256, s.blob.size_bytes) for s in staged]
     version = commit_version(
-        session, dataset, files=files, author_id=identity.user_id, reason=reason,
+        session,
+        dataset,
+        files=files,
+        author_id=identity.user_id,
+        reason=reason,
         metadata=metadata,
     )
-    ctx.audit(EventDraft(
-        action="version.create", object_type="dataset_version", object_id=str(version.id),
-        changes={
-            "dataset_id": str(dataset.id), "number": version.number,
-            "parent_id": str(version.parent_id) if version.parent_id else None,
-            "files": len(files), "total_bytes": version.total_bytes,
-            "manifest_sha256": version.manifest_sha256,
-        },
-        reason=version.reason,
-    ))
+    ctx.audit(
+        EventDraft(
+            action="version.create",
+            object_type="dataset_version",
+            object_id=str(version.id),
+            changes={
+                "dataset_id": str(dataset.id),
+                "number": version.number,
+                "parent_id": str(version.parent_id) if version.parent_id else None,
+                "files": len(files),
+                "total_bytes": version.total_bytes,
+                "manifest_sha256": version.manifest_sha256,
+            },
+            reason=version.reason,
+        )
+    )
     return version
 
 
 def ingest_path(
-    ctx: ServiceContext, target: IngestTarget, source: Path, *, reason: str,
-    metadata: dict[str, Any] | None = None, progress: Progress | None = None,
+    ctx: ServiceContext,
+    target: IngestTarget,
+    source: Path,
+    *,
+    reason: str,
+    metadata: dict[str, Any] | None = None,
+    progress: Progress | None = None,
 ) -> DatasetVersion:
     """Ingest a file or a folder as one new dataset version and commit it.
 
@@ -198,8 +227,13 @@ def ingest_path(
         raise UserError("an ingest needs a reason (for example 'acquired on instrument X')")
     files = list_source_files(source)
     staged = stage_files(ctx, files, progress)
-    source_meta = {"source": {"path": str(source.resolve()), "host": socket.gethostname(),
-                              "file_count": len(files)}}
+    source_meta = {
+        "source": {
+            "path": str(source.resolve()),
+            "host": socket.gethostname(),
+            "file_count": len(files),
+        }
+    }
     try:
         version = commit_ingest(
             ctx, target, staged, reason=reason, metadata={**source_meta, **(metadata or {})}

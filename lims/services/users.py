@@ -24,8 +24,14 @@ def _find(session: Session, username: str) -> User | None:
 
 
 def _insert_user(
-    session: Session, actor: Actor, *, username: str, display_name: str, password: str,
-    email: str | None, is_admin: bool,
+    session: Session,
+    actor: Actor,
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    email: str | None,
+    is_admin: bool,
 ) -> User:
     name = normalize_username(username)
     if not name or any(c.isspace() for c in name):
@@ -36,22 +42,40 @@ def _insert_user(
     if problems:
         raise UserError("; ".join(problems))
     user = User(
-        username=name, display_name=display_name.strip() or name, email=email,
-        password_hash=hash_password(password), is_admin=is_admin, is_active=True,
+        username=name,
+        display_name=display_name.strip() or name,
+        email=email,
+        password_hash=hash_password(password),
+        is_admin=is_admin,
+        is_active=True,
     )
     session.add(user)
     session.flush()
-    record(session, actor, EventDraft(
-        action="user.create", object_type="user", object_id=str(user.id),
-        changes={"username": [None, name], "display_name": [None, user.display_name],
-                 "is_admin": [None, is_admin]},
-    ))
+    record(
+        session,
+        actor,
+        EventDraft(
+            action="user.create",
+            object_type="user",
+            object_id=str(user.id),
+            changes={
+                "username": [None, name],
+                "display_name": [None, user.display_name],
+                "is_admin": [None, is_admin],
+            },
+        ),
+    )
     return user
 
 
 def create_user(
-    ctx: ServiceContext, *, username: str, display_name: str, password: str,
-    email: str | None = None, is_admin: bool = False,
+    ctx: ServiceContext,
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    email: str | None = None,
+    is_admin: bool = False,
 ) -> User:
     """An administrator creates a local account.
 
@@ -62,8 +86,13 @@ def create_user(
     """
     require_admin(ctx.require_identity(), "create users")
     return _insert_user(
-        ctx.uow.session, ctx.actor(), username=username, display_name=display_name,
-        password=password, email=email, is_admin=is_admin,
+        ctx.uow.session,
+        ctx.actor(),
+        username=username,
+        display_name=display_name,
+        password=password,
+        email=email,
+        is_admin=is_admin,
     )
 
 
@@ -73,12 +102,19 @@ def bootstrap_admin(uow: UnitOfWork, *, username: str, password: str) -> User | 
     if session.scalar(select(func.count()).select_from(User)):
         return None
     return _insert_user(
-        session, Actor.system("first start"), username=username, display_name="Administrator",
-        password=password, email=None, is_admin=True,
+        session,
+        Actor.system("first start"),
+        username=username,
+        display_name="Administrator",
+        password=password,
+        email=None,
+        is_admin=True,
     )
 
 
-def authenticate(uow: UnitOfWork, username: str, password: str, context: dict[str, str]) -> Identity:
+def authenticate(
+    uow: UnitOfWork, username: str, password: str, context: dict[str, str]
+) -> Identity:
     """Check a local user id and password; every attempt is audited.
 
     Raises:
@@ -88,17 +124,28 @@ def authenticate(uow: UnitOfWork, username: str, password: str, context: dict[st
     session = uow.session
     user = _find(session, username)
     if user is None or not user.is_active or not verify_password(user.password_hash, password):
-        record(session, Actor(user.id if user else None, username[:300], context), EventDraft(
-            action="login.failure", object_type="user",
-            object_id=str(user.id) if user else normalize_username(username)[:100],
-        ))
+        record(
+            session,
+            Actor(user.id if user else None, username[:300], context),
+            EventDraft(
+                action="login.failure",
+                object_type="user",
+                object_id=str(user.id) if user else normalize_username(username)[:100],
+            ),
+        )
         uow.commit()
         raise AuthenticationError("wrong user name or password")
     user.last_login_at = session.scalar(select(func.transaction_timestamp()))
     identity = identity_of(user, context)
-    record(session, Actor(user.id, identity.printed_name, context), EventDraft(
-        action="login.success", object_type="user", object_id=str(user.id),
-    ))
+    record(
+        session,
+        Actor(user.id, identity.printed_name, context),
+        EventDraft(
+            action="login.success",
+            object_type="user",
+            object_id=str(user.id),
+        ),
+    )
     uow.commit()
     return identity
 
@@ -106,8 +153,11 @@ def authenticate(uow: UnitOfWork, username: str, password: str, context: dict[st
 def identity_of(user: User, context: dict[str, str] | None = None) -> Identity:
     """The Identity of a loaded user row."""
     return Identity(
-        user_id=user.id, username=user.username, display_name=user.display_name,
-        is_admin=user.is_admin, context=dict(context or {}),
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        is_admin=user.is_admin,
+        context=dict(context or {}),
     )
 
 

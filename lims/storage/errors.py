@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lims.errors import IntegrityFailure, UserError
+from lims.errors import IntegrityCheckError, UserError
 
 
 class StoreFullError(UserError):
@@ -13,5 +13,5 @@ class SourceReadError(UserError):
     """A source file could not be read completely; nothing was stored."""
 
 
-class BlobMissingError(IntegrityFailure):
+class BlobMissingError(IntegrityCheckError):
     """A blob the database references is not in the store."""

@@ -37,7 +37,7 @@ def normalize_relative_path(raw: str) -> str:
 
 
 def manifest_sha256(files: Sequence[FileEntry], metadata: dict[str, Any]) -> str:
-    """SHA-256 over the sorted ``path\\tsha256\\tsize`` lines and the canonical metadata."""
+    r"""SHA-256 over the sorted ``path\\tsha256\\tsize`` lines and the canonical metadata."""
     lines = [f"{f.path}\t{f.sha256}\t{f.size_bytes}\n" for f in sorted(files, key=lambda f: f.path)]
     body = "".join(lines) + json.dumps(metadata, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
@@ -95,8 +95,9 @@ def commit_version(
     session.add(version)
     session.flush()
     session.add_all(
-        VersionFile(version_id=version.id, path=f.path, blob_sha256=f.sha256,
-                    size_bytes=f.size_bytes)
+        VersionFile(
+            version_id=version.id, path=f.path, blob_sha256=f.sha256, size_bytes=f.size_bytes
+        )
         for f in files
     )
     session.flush()
@@ -105,7 +106,11 @@ def commit_version(
 
 def count_versions(session: Session, dataset_id: uuid.UUID) -> int:
     """How many versions a dataset has."""
-    return session.scalar(
-        select(func.count()).select_from(DatasetVersion)
-        .where(DatasetVersion.dataset_id == dataset_id)
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(DatasetVersion)
+            .where(DatasetVersion.dataset_id == dataset_id)
+        )
+        or 0
+    )

@@ -33,9 +33,12 @@ def test_sql_changing_committed_records_is_refused(
     ctx: ServiceContext, tmp_path: Path, statement: str
 ) -> None:
     make_sample(ctx)
-    ingest_path(ctx, IngestTarget("Battery", "Cell 7", "scan"), write_volume(tmp_path / "v.raw"),
-                reason="r")
+    ingest_path(
+        ctx, IngestTarget("Battery", "Cell 7", "scan"), write_volume(tmp_path / "v.raw"), reason="r"
+    )
     session = ctx.uow.session
-    with pytest.raises(DBAPIError, match="is refused: rows of this table are immutable"):
-        with session.begin_nested():
-            session.execute(text(statement))
+    with (
+        pytest.raises(DBAPIError, match="is refused: rows of this table are immutable"),
+        session.begin_nested(),
+    ):
+        session.execute(text(statement))

@@ -1,0 +1,5 @@
+"""``python -m lims.cli`` runs the ctvault command line."""
+
+from lims.cli import main
+
+main()
