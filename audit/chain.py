@@ -16,8 +16,17 @@ from typing import Any
 
 GENESIS_HASH = "0" * 64
 HASHED_FIELDS = (
-    "seq", "occurred_at", "actor_id", "actor_name", "action", "object_type", "object_id",
-    "changes", "reason", "context", "prev_hash",
+    "seq",
+    "occurred_at",
+    "actor_id",
+    "actor_name",
+    "action",
+    "object_type",
+    "object_id",
+    "changes",
+    "reason",
+    "context",
+    "prev_hash",
 )
 
 

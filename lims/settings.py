@@ -79,7 +79,8 @@ class Settings:
     )
     ldap_user_base: str | None = _setting("CTVAULT_LDAP_USER_BASE", "Base DN of user entries.")
     ldap_user_filter: str = _setting(
-        "CTVAULT_LDAP_USER_FILTER", "Filter that finds one user; {username} is escaped.",
+        "CTVAULT_LDAP_USER_FILTER",
+        "Filter that finds one user; {username} is escaped.",
         "(uid={username})",
     )
 

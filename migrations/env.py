@@ -30,9 +30,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]  # noqa: ANN001
     connection.execute(text("SET statement_timeout = '30min'"))
     connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
     try:
-        context.configure(
-            connection=connection, target_metadata=Base.metadata, compare_type=True
-        )
+        context.configure(connection=connection, target_metadata=Base.metadata, compare_type=True)
         with context.begin_transaction():
             context.run_migrations()
     finally:

@@ -6,5 +6,13 @@ from lims.models.projects import Project, Sample
 from lims.models.retirements import Retirement
 from lims.models.users import User
 
-__all__ = ["Blob", "Dataset", "DatasetVersion", "Project", "Retirement", "Sample", "User",
-           "VersionFile"]
+__all__ = [
+    "Blob",
+    "Dataset",
+    "DatasetVersion",
+    "Project",
+    "Retirement",
+    "Sample",
+    "User",
+    "VersionFile",
+]

@@ -70,8 +70,9 @@ class VersionFile(Base):
     __table_args__ = (
         UniqueConstraint("version_id", "path"),
         CheckConstraint("size_bytes >= 0", name="size_not_negative"),
-        CheckConstraint(r"path <> '' AND path !~ '^/' AND path !~ '(^|/)\.\.(/|$)'",
-                        name="path_relative"),
+        CheckConstraint(
+            r"path <> '' AND path !~ '^/' AND path !~ '(^|/)\.\.(/|$)'", name="path_relative"
+        ),
     )
 
     id: Mapped[UuidPk]

@@ -17,12 +17,20 @@ DEFAULT_PASSWORD = "correct horse battery"
 
 
 def make_user(
-    uow: UnitOfWork, username: str, *, display_name: str | None = None, is_admin: bool = False,
+    uow: UnitOfWork,
+    username: str,
+    *,
+    display_name: str | None = None,
+    is_admin: bool = False,
     password: str = DEFAULT_PASSWORD,
 ) -> Identity:
     user = users._insert_user(
-        uow.session, Actor.system("test"), username=username,
-        display_name=display_name or username.title(), password=password, email=None,
+        uow.session,
+        Actor.system("test"),
+        username=username,
+        display_name=display_name or username.title(),
+        password=password,
+        email=None,
         is_admin=is_admin,
     )
     uow.commit()
