@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from audit.chain import GENESIS_HASH, event_hash
+from audit.chain import GENESIS_HASH, canonical_json, event_hash, format_time
 from audit.models import AuditEvent
 
 # Any constant works; it only has to be the same for every writer of the chain.
 CHAIN_LOCK_KEY = 0x63747661756C74  # "ctvault"
+_HEAD_AND_CLOCK = text(
+    "SELECT (SELECT seq FROM audit_events ORDER BY seq DESC LIMIT 1),"
+    " (SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1), clock_timestamp()"
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -50,15 +53,12 @@ def record(session: Session, actor: Actor, draft: EventDraft) -> AuditEvent:
     times never run backwards along the chain.
     """
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
-    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-    occurred_at: dt.datetime = session.execute(text("SELECT clock_timestamp()")).scalar_one()
+    last_seq, last_hash, occurred_at = session.execute(_HEAD_AND_CLOCK).one()
+    seq, prev_hash = (last_seq + 1, last_hash) if last_seq else (1, GENESIS_HASH)
     fields: dict[str, Any] = {
         "seq": seq,
-        "occurred_at": occurred_at,
-        "actor_id": actor.user_id,
+        "occurred_at": format_time(occurred_at),
+        "actor_id": str(actor.user_id) if actor.user_id else None,
         "actor_name": actor.name,
         "action": draft.action,
         "object_type": draft.object_type,
@@ -68,7 +68,20 @@ def record(session: Session, actor: Actor, draft: EventDraft) -> AuditEvent:
         "context": actor.context,
         "prev_hash": prev_hash,
     }
-    event = AuditEvent(**fields, hash=event_hash(fields))
+    event = AuditEvent(
+        seq=seq,
+        occurred_at=occurred_at,
+        actor_id=actor.user_id,
+        actor_name=actor.name,
+        action=draft.action,
+        object_type=draft.object_type,
+        object_id=draft.object_id,
+        changes=canonical_json(draft.changes),
+        reason=draft.reason,
+        context=canonical_json(actor.context),
+        prev_hash=prev_hash,
+        hash=event_hash(fields),
+    )
     session.add(event)
     session.flush()
     return event

@@ -42,6 +42,28 @@ class Settings:
         "CTVAULT_SECRET_KEY",
         "Key for session and CSRF tokens. Default: generated once into DATA_DIR/secret_key.",
     )
+    db_role: str | None = _setting(
+        "CTVAULT_DB_ROLE",
+        "Role the application switches to after connecting (SET ROLE). It holds no UPDATE,"
+        " DELETE or TRUNCATE on records; migrations run as the connecting (owner) role."
+        " Empty string: do not switch.",
+        "ctvault_app",
+    )
+    audit_key: Path | None = _setting(
+        "CTVAULT_AUDIT_KEY",
+        "Ed25519 private key (PEM) that signs audit checkpoints; created if missing."
+        " Default: DATA_DIR/keys/audit-checkpoint.pem.",
+    )
+    checkpoint_dir: Path | None = _setting(
+        "CTVAULT_CHECKPOINT_DIR",
+        "Folder where every signed audit checkpoint is also written as a text note (keep it"
+        " on other, ideally write-once storage). Default: DATA_DIR/checkpoints.",
+    )
+    checkpoint_interval_min: int = _setting(
+        "CTVAULT_CHECKPOINT_INTERVAL_MIN",
+        "Minutes between automatic audit checkpoints written by `ctvault serve`/workers.",
+        60,
+    )
     host: str = _setting("CTVAULT_HOST", "Address the web server listens on.", "127.0.0.1")
     port: int = _setting("CTVAULT_PORT", "Port the web server listens on.", 8470)
     admin_username: str = _setting(
@@ -90,6 +112,16 @@ class Settings:
         return self.store_dir if self.store_dir is not None else self.data_dir / "store"
 
     @property
+    def audit_key_path(self) -> Path:
+        """The checkpoint signing key file."""
+        return self.audit_key or self.data_dir / "keys" / "audit-checkpoint.pem"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """The folder that receives exported checkpoint notes."""
+        return self.checkpoint_dir or self.data_dir / "checkpoints"
+
+    @property
     def is_embedded(self) -> bool:
         """True when PostgreSQL or Redis must be started from the data folder."""
         return self.database_url is None or self.redis_url is None
@@ -119,7 +151,7 @@ class Settings:
         errors = [f"unknown setting {key!r} in {path}" for key in raw if key not in known]
         for field in known.values():
             name = field.metadata["env"]
-            if env.get(name, "") != "":
+            if name in env and (env[name] != "" or field.name == "db_role"):
                 raw[field.name] = env[name]
         values: dict[str, Any] = {}
         for key, value in raw.items():

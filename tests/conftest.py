@@ -6,6 +6,7 @@ Servers: CTVAULT_TEST_DATABASE_URL / CTVAULT_TEST_REDIS_URL if set; else the loc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
@@ -31,6 +32,9 @@ from lims.services.context import ServiceContext
 from lims.settings import Settings
 from lims.storage.blobstore import BlobStore
 from tests.factories import make_user
+
+
+APP_ROLE = "ctvault_app"
 
 
 def _answers(host: str, port: int) -> bool:
@@ -116,7 +120,7 @@ def _admin_engine(server_database_url: str) -> Engine:
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
-    eng = make_engine(database_url)
+    eng = make_engine(database_url, role=APP_ROLE)
     yield eng
     eng.dispose()
 
@@ -134,6 +138,16 @@ def session_factory(connection: Connection) -> sessionmaker[Session]:
     return sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
+
+
+@contextlib.contextmanager
+def as_owner(session: Session) -> Iterator[Session]:
+    """Act as the connecting (owner/superuser) role inside the test's transaction."""
+    session.execute(text("RESET ROLE"))
+    try:
+        yield session
+    finally:
+        session.execute(text(f'SET ROLE "{APP_ROLE}"'))
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,17 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def make_engine(database_url: str, **kwargs: Any) -> Engine:  # noqa: ANN401 - engine options
-    """Create an engine whose connections all speak UTC (invariant 6)."""
+def make_engine(database_url: str, *, role: str | None = None, **kwargs: Any) -> Engine:  # noqa: ANN401 - engine options
+    """Create an engine whose connections all speak UTC (invariant 6).
+
+    Args:
+        database_url: a PostgreSQL URL.
+        role: if given, every connection switches to this role (``SET ROLE``), so the
+            application runs without the owner's privileges.
+        **kwargs: passed to ``create_engine``.
+    """
+    if role is not None and not role.replace("_", "").isalnum():
+        raise ValueError(f"not a valid role name: {role!r}")
     url = database_url
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg2://" + url.removeprefix("postgresql://")
@@ -19,6 +28,8 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:  # noqa: ANN401 - e
     def _utc(dbapi_connection: Any, _record: Any) -> None:  # noqa: ANN401 - DB-API object
         with dbapi_connection.cursor() as cursor:
             cursor.execute("SET TIME ZONE 'UTC'")
+            if role:
+                cursor.execute(f'SET ROLE "{role}"')
         dbapi_connection.commit()
 
     return engine

@@ -56,7 +56,7 @@ def build_resources(settings: Settings) -> Resources:
     """
     if settings.database_url is None or settings.redis_url is None:
         raise ConfigurationError("DATABASE_URL and REDIS_URL must be set (or use ctvault serve)")
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, role=settings.db_role or None)
     store = BlobStore(settings.blob_dir)
     store.ensure()
     return Resources(

@@ -9,8 +9,8 @@ by hand. Never edit a released revision; add a new one. Downgrades are not suppo
 GxP data (a downgrade would destroy records), so downgrade() raises.
 """
 
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = "0001"
@@ -21,6 +21,25 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
+        "audit_checkpoints",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("head_hash", sa.String(length=64), nullable=False),
+        sa.Column("key_id", sa.String(length=64), nullable=False),
+        sa.Column("signature", sa.Text(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("transaction_timestamp()"),
+            nullable=False,
+        ),
+        sa.CheckConstraint(
+            "head_hash ~ '^[0-9a-f]{64}$'", name=op.f("ck_audit_checkpoints_head_hash_hex")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_checkpoints")),
+    )
+    op.create_table(
         "audit_events",
         sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
@@ -29,20 +48,29 @@ def upgrade() -> None:
         sa.Column("action", sa.String(length=100), nullable=False),
         sa.Column("object_type", sa.String(length=50), nullable=False),
         sa.Column("object_id", sa.String(length=100), nullable=False),
-        sa.Column("changes", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("changes", sa.Text(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("context", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("context", sa.Text(), nullable=False),
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.CheckConstraint("hash ~ '^[0-9a-f]{64}$'", name=op.f("ck_audit_events_hash_hex")),
         sa.CheckConstraint(
             "prev_hash ~ '^[0-9a-f]{64}$'", name=op.f("ck_audit_events_prev_hash_hex")
         ),
+        sa.CheckConstraint(
+            "changes::jsonb IS NOT NULL AND context::jsonb IS NOT NULL",
+            name=op.f("ck_audit_events_json_text"),
+        ),
         sa.CheckConstraint("seq >= 1", name=op.f("ck_audit_events_seq_positive")),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_events")),
         sa.UniqueConstraint("hash", name=op.f("uq_audit_events_hash")),
     )
     op.create_index(op.f("ix_audit_events_action"), "audit_events", ["action"], unique=False)
+    op.create_index("ix_audit_events_actor_id", "audit_events", ["actor_id"], unique=False)
+    op.create_index(
+        "ix_audit_events_object", "audit_events", ["object_type", "object_id"], unique=False
+    )
+    op.create_index("ix_audit_events_occurred_at", "audit_events", ["occurred_at"], unique=False)
     op.create_table(
         "blobs",
         sa.Column("sha256", sa.String(length=64), nullable=False),

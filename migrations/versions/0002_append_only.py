@@ -16,7 +16,14 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-APPEND_ONLY_TABLES = ("blobs", "dataset_versions", "version_files", "audit_events", "retirements")
+APPEND_ONLY_TABLES = (
+    "blobs",
+    "dataset_versions",
+    "version_files",
+    "audit_events",
+    "audit_checkpoints",
+    "retirements",
+)
 
 
 def upgrade() -> None:
@@ -41,6 +48,9 @@ def upgrade() -> None:
             f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
             "FOR EACH STATEMENT EXECUTE FUNCTION ctvault_refuse_change()"
         )
+        # ALWAYS: session_replication_role = replica must not silence the guards.
+        op.execute(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_immutable")
+        op.execute(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_no_truncate")
 
 
 def downgrade() -> None:

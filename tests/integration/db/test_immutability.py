@@ -1,4 +1,4 @@
-"""Invariant 1: the database refuses UPDATE, DELETE and TRUNCATE on immutable rows."""
+"""Invariant 1: committed records cannot be changed, by the application role or the owner."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from lims.services.context import ServiceContext
 from lims.services.ingest import IngestTarget, ingest_path
+from tests.conftest import as_owner
 from tests.factories import make_sample, write_volume
 
 STATEMENTS = [
@@ -24,21 +25,49 @@ STATEMENTS = [
     "UPDATE audit_events SET reason = 'x'",
     "DELETE FROM audit_events",
     "TRUNCATE audit_events",
+    "TRUNCATE audit_checkpoints",
 ]
 
 
-@pytest.mark.req("P11-09", "P11-04")
-@pytest.mark.parametrize("statement", STATEMENTS)
-def test_sql_changing_committed_records_is_refused(
-    ctx: ServiceContext, tmp_path: Path, statement: str
-) -> None:
+@pytest.fixture
+def committed(ctx: ServiceContext, tmp_path: Path) -> ServiceContext:
     make_sample(ctx)
     ingest_path(
-        ctx, IngestTarget("Battery", "Cell 7", "scan"), write_volume(tmp_path / "v.raw"), reason="r"
+        ctx,
+        IngestTarget("Battery", "Cell 7", "scan"),
+        write_volume(tmp_path / "v.raw"),
+        reason="r",
     )
-    session = ctx.uow.session
+    return ctx
+
+
+@pytest.mark.req("P11-09", "P11-04", "P11-08", "REP-02")
+@pytest.mark.parametrize("statement", STATEMENTS)
+def test_app_role_holds_no_privilege_to_change_records(
+    committed: ServiceContext, statement: str
+) -> None:
+    session = committed.uow.session
+    with pytest.raises(DBAPIError, match="permission denied"), session.begin_nested():
+        session.execute(text(statement))
+
+
+@pytest.mark.req("P11-09", "P11-04", "P11-08", "REP-02", "AL-06")
+@pytest.mark.parametrize("statement", STATEMENTS)
+def test_even_the_owner_is_refused_by_the_triggers(
+    committed: ServiceContext, statement: str
+) -> None:
+    session = committed.uow.session
     with (
+        as_owner(session),
         pytest.raises(DBAPIError, match="is refused: rows of this table are immutable"),
         session.begin_nested(),
     ):
         session.execute(text(statement))
+
+
+@pytest.mark.req("REP-02")
+def test_stored_blob_cannot_be_opened_for_writing_by_its_owner_mode(
+    committed: ServiceContext,
+) -> None:
+    blob = next(p for p in (committed.blobstore.root / "blobs").rglob("*") if p.is_file())
+    assert blob.stat().st_mode & 0o777 == 0o444
