@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.orm import Session
 
-from audit.chain import GENESIS_HASH, row_hash
+from audit.chain import GENESIS_HASH
 from audit.checkpoints import Checkpoint
 
 BATCH_ROWS = 20_000
-_ROWS_SQL = (
-    "SELECT seq, to_char(occurred_at AT TIME ZONE 'UTC',"
-    ' \'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\'), actor_id::text, actor_name, action,'
-    " object_type, object_id, changes, reason, context, prev_hash, hash"
-    " FROM audit_events ORDER BY seq"
+_TIME_SQL = "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+# The server assembles each event's canonical line (PostgreSQL's to_json escapes strings
+# exactly as Python's json module with ensure_ascii=False does) and Python hashes it. A wrong
+# line can only raise a false alarm, never hide a change: the hash covers the exact bytes.
+_LINE_SQL = (
+    """'{"action":' || to_json(action)::text"""
+    """ || ',"actor_id":' || coalesce(to_json(actor_id::text)::text, 'null')"""
+    """ || ',"actor_name":' || to_json(actor_name)::text"""
+    """ || ',"changes":' || changes || ',"context":' || context"""
+    """ || ',"object_id":' || to_json(object_id)::text"""
+    """ || ',"object_type":' || to_json(object_type)::text"""
+    f""" || ',"occurred_at":"' || {_TIME_SQL}"""
+    """ || '","prev_hash":"' || prev_hash"""
+    """ || '","reason":' || to_json(reason)::text"""
+    """ || ',"seq":' || seq::text || '}'"""
 )
+_ROWS_SQL = f"SELECT seq, prev_hash, hash, {_TIME_SQL}, {_LINE_SQL} FROM audit_events ORDER BY seq"  # noqa: S608 - constant text
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -112,21 +124,8 @@ def _walk(
     state = _Walk()
     expected_seq, prev_hash, prev_time = 1, GENESIS_HASH, ""
     breaks = state.breaks
-    for row in rows:
-        (
-            seq,
-            occurred_at,
-            actor_id,
-            actor_name,
-            action,
-            otype,
-            oid,
-            changes,
-            reason,
-            context,
-            stored_prev,
-            stored_hash,
-        ) = row
+    sha256 = hashlib.sha256
+    for seq, stored_prev, stored_hash, occurred_at, line in rows:
         if len(breaks) < max_breaks:
             if seq != expected_seq:
                 breaks.append(
@@ -143,20 +142,7 @@ def _walk(
                         "(inserted, deleted or reordered events)",
                     )
                 )
-            actual = row_hash(
-                seq=seq,
-                occurred_at=occurred_at,
-                actor_id=actor_id,
-                actor_name=actor_name,
-                action=action,
-                object_type=otype,
-                object_id=oid,
-                changes_json=changes,
-                reason=reason,
-                context_json=context,
-                prev_hash=stored_prev,
-            )
-            if actual != stored_hash:
+            if sha256(line.encode()).hexdigest() != stored_hash:
                 breaks.append(
                     Break(seq, f"event {seq} was altered: its content does not match its hash")
                 )

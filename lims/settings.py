@@ -64,6 +64,9 @@ class Settings:
         "Minutes between automatic audit checkpoints written by `ctvault serve`/workers.",
         60,
     )
+    lab_name: str = _setting(
+        "CTVAULT_LAB_NAME", "The laboratory's name, printed on reports and exports.", "ctvault"
+    )
     host: str = _setting("CTVAULT_HOST", "Address the web server listens on.", "127.0.0.1")
     port: int = _setting("CTVAULT_PORT", "Port the web server listens on.", 8470)
     admin_username: str = _setting(

@@ -2,6 +2,7 @@
 
 from lims.models.blobs import Blob
 from lims.models.datasets import Dataset, DatasetVersion, VersionFile
+from lims.models.notes import Note
 from lims.models.projects import Project, Sample
 from lims.models.retirements import Retirement
 from lims.models.users import User
@@ -10,6 +11,7 @@ __all__ = [
     "Blob",
     "Dataset",
     "DatasetVersion",
+    "Note",
     "Project",
     "Retirement",
     "Sample",

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import func, select
 
+from audit import EventDraft
+from audit.chain import format_time
 from audit.checkpoints import Checkpoint, parse_note, stored_checkpoints, write_checkpoint
+from audit.export import csv_lines
 from audit.keys import load_or_create_private_key
+from audit.query import AuditFilter, EventView, history, iter_events, search
 from audit.verify import ChainReport, verify_chain
+from lims.auth.identity import require_admin
 from lims.db.uow import UnitOfWork
+from lims.services.context import ServiceContext
 from lims.settings import Settings
+from reports.audit_trail import AuditReportHeader, build_audit_pdf
 
 
 def trusted_public_keys(settings: Settings) -> list[Ed25519PublicKey]:
@@ -56,3 +65,63 @@ def verify_audit_trail(
         public_keys=trusted_public_keys(settings),
         progress=progress,
     )
+
+
+def _require_reviewer(ctx: ServiceContext) -> None:
+    require_admin(ctx.require_identity(), "review the whole audit trail")
+
+
+def search_audit(
+    ctx: ServiceContext, criteria: AuditFilter, *, page: int = 1, per_page: int = 100
+) -> tuple[list[EventView], int]:
+    """A page of the audit trail matching ``criteria`` (newest first) and the match count."""
+    _require_reviewer(ctx)
+    page = max(page, 1)
+    return search(ctx.uow.session, criteria, limit=per_page, offset=(page - 1) * per_page)
+
+
+def record_history(ctx: ServiceContext, object_type: str, object_id: str) -> list[EventView]:
+    """Who did what to one record, when and why, oldest first."""
+    ctx.require_identity()
+    return history(ctx.uow.session, object_type, object_id)
+
+
+def _record_export(ctx: ServiceContext, kind: str, criteria: AuditFilter) -> None:
+    ctx.audit(
+        EventDraft(
+            "audit.export", "audit_trail", kind, {"filter": criteria.as_params(), "format": kind}
+        )
+    )
+
+
+def export_audit_csv(ctx: ServiceContext, criteria: AuditFilter) -> Iterator[str]:
+    """CSV of the matching events (oldest first). The export itself is audited; commit first."""
+    _require_reviewer(ctx)
+    _record_export(ctx, "csv", criteria)
+    return csv_lines(iter_events(ctx.uow.session, criteria))
+
+
+def export_audit_pdf(ctx: ServiceContext, criteria: AuditFilter, *, lab_name: str) -> bytes:
+    """A paginated PDF of the matching events, with the chain's verification status."""
+    identity = ctx.require_identity()
+    _require_reviewer(ctx)
+    report = verify_audit_trail(ctx.uow, ctx.settings)
+    status = (
+        f"OK, {report.count} events, head {report.head_hash[:16]}…"
+        if report.is_ok
+        else f"BROKEN at event {report.first_break.seq if report.first_break else '?'}"
+    )
+    _record_export(ctx, "pdf", criteria)
+    described = ", ".join(f"{k}={v}" for k, v in criteria.as_params().items()) or "all events"
+    header = AuditReportHeader(
+        lab_name=lab_name,
+        generated_by=identity.printed_name,
+        generated_at=format_time(ctx.uow.session.scalar(select(func.now())) or _epoch()),
+        filter_text=described,
+        chain_status=status,
+    )
+    return build_audit_pdf(header, iter_events(ctx.uow.session, criteria))
+
+
+def _epoch() -> dt.datetime:
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

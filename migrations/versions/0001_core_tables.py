@@ -9,8 +9,8 @@ by hand. Never edit a released revision; add a new one. Downgrades are not suppo
 GxP data (a downgrade would destroy records), so downgrade() raises.
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0001"

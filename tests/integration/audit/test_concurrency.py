@@ -31,7 +31,7 @@ def test_concurrent_writers_make_one_linear_chain(fresh_database_url: str) -> No
                         EventDraft("test.append", "writer", str(writer), {"i": [None, i]}),
                     )
                     session.commit()
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=write, args=(w,)) for w in range(WRITERS)]

@@ -193,3 +193,29 @@ def test_rolled_back_transaction_leaves_no_event(uow: UnitOfWork) -> None:
     _events(session, 3)
     nested.rollback()
     assert session.scalar(select(func.count()).select_from(AuditEvent)) == before
+
+
+TRICKY = [
+    "plain",
+    'quote " and \\ backslash',
+    "tab\tnew\nline\r",
+    "ctrl \x01\x1f",
+    "Zoë 測試 🙂",
+    "\u2028 line separator",
+    "del \x7f",
+    "</script>",
+    "",
+]
+
+
+@pytest.mark.req("P11-07")
+@pytest.mark.parametrize("value", TRICKY)
+def test_server_built_line_matches_the_reference_encoding(uow: UnitOfWork, value: str) -> None:
+    session = uow.session
+    record(
+        session,
+        Actor(None, value, {"ua": value}),
+        EventDraft(value or "x", value, value, {value: [value, None]}, reason=value),
+    )
+    report = verify_chain(session)
+    assert report.is_ok, report.breaks

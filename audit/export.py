@@ -1,0 +1,48 @@
+"""Export audit events to CSV: one row per event, changes as readable ``old → new`` text."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+
+from audit.chain import format_time
+from audit.query import EventView
+
+CSV_COLUMNS = (
+    "seq", "occurred_at_utc", "actor", "actor_id", "action", "object_type", "object_id",
+    "changes", "reason", "context", "hash",
+)  # fmt: skip
+
+
+def csv_lines(events: Iterable[EventView]) -> Iterator[str]:
+    """The CSV text of the events, header first, one chunk per row (for streaming)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    yield _take(buffer)
+    for event in events:
+        writer.writerow(
+            (
+                event.seq,
+                format_time(event.occurred_at),
+                event.actor_name,
+                str(event.actor_id or ""),
+                event.action,
+                event.object_type,
+                event.object_id,
+                "; ".join(event.change_lines()),
+                event.reason,
+                json.dumps(event.context, ensure_ascii=False, sort_keys=True),
+                event.hash,
+            )
+        )
+        yield _take(buffer)
+
+
+def _take(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
