@@ -33,7 +33,6 @@ from lims.settings import Settings
 from lims.storage.blobstore import BlobStore
 from tests.factories import make_user
 
-
 APP_ROLE = "ctvault_app"
 
 

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lims.db.base import Base
 from lims.db.types import CreatedAt, Sha256Hex, UuidPk, sha256_check
+from lims.models.projects import Sample
+from lims.models.users import User
 
 
 class Dataset(Base):
@@ -25,6 +27,7 @@ class Dataset(Base):
     created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[CreatedAt]
 
+    sample: Mapped[Sample] = relationship()
     versions: Mapped[list[DatasetVersion]] = relationship(
         back_populates="dataset", order_by="DatasetVersion.number"
     )
@@ -53,6 +56,7 @@ class DatasetVersion(Base):
     created_at: Mapped[CreatedAt]
 
     dataset: Mapped[Dataset] = relationship(back_populates="versions")
+    author: Mapped[User] = relationship()
     files: Mapped[list[VersionFile]] = relationship(
         back_populates="version", order_by="VersionFile.path"
     )

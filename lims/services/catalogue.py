@@ -17,7 +17,8 @@ from lims.services.context import ServiceContext
 MAX_NAME_LENGTH = 200
 
 
-def _clean_name(raw: str, what: str) -> str:
+def validate_name(raw: str, what: str) -> str:
+    """Collapse whitespace and check a record name; raise UserError saying what is wrong."""
     name = " ".join(raw.split())
     if not name:
         raise UserError(f"a {what} needs a name")
@@ -35,7 +36,7 @@ def create_project(ctx: ServiceContext, *, name: str, description: str = "") -> 
         ConflictError: a project with this name exists.
     """
     identity = ctx.require_identity()
-    clean = _clean_name(name, "project")
+    clean = validate_name(name, "project")
     session = ctx.uow.session
     if session.scalar(select(Project.id).where(func.lower(Project.name) == clean.lower())):
         raise ConflictError(f"a project named {clean!r} already exists")
@@ -64,7 +65,7 @@ def create_sample(
     """
     identity = ctx.require_identity()
     project = find_project(ctx, project_name)
-    clean = _clean_name(name, "sample")
+    clean = validate_name(name, "sample")
     session = ctx.uow.session
     if session.scalar(
         select(Sample.id).where(

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from audit import EventDraft
 from lims.errors import ConflictError, NotFoundError, UserError
 from lims.models import Dataset, DatasetVersion, Note, Project, Retirement, Sample
-from lims.services.catalogue import _clean_name
+from lims.services.catalogue import validate_name
 from lims.services.context import ServiceContext
 from lims.storage.versions import FileEntry, commit_version
 
@@ -62,7 +62,7 @@ def update_project(
     if project is None:
         raise NotFoundError("no such project")
     wanted = {
-        "name": _clean_name(name, "project") if name is not None else None,
+        "name": validate_name(name, "project") if name is not None else None,
         "description": description.strip() if description is not None else None,
     }
     changes = _diff(project, wanted)
@@ -96,7 +96,7 @@ def update_sample(
     if sample is None:
         raise NotFoundError("no such sample")
     wanted = {
-        "name": _clean_name(name, "sample") if name is not None else None,
+        "name": validate_name(name, "sample") if name is not None else None,
         "description": description.strip() if description is not None else None,
     }
     changes = _diff(sample, wanted)

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from audit import EventDraft
 from lims.errors import UserError
 from lims.models import Blob, Dataset, DatasetVersion
-from lims.services.catalogue import _clean_name, find_sample
+from lims.services.catalogue import find_sample, validate_name
 from lims.services.context import ServiceContext
 from lims.storage.blobstore import StoredBlob
 from lims.storage.errors import SourceReadError
@@ -162,7 +162,7 @@ def commit_ingest(
     if not reason.strip():
         raise UserError("an ingest needs a reason (for example 'acquired on instrument X')")
     sample = find_sample(ctx, target.project, target.sample)
-    name = _clean_name(target.dataset, "dataset")
+    name = validate_name(target.dataset, "dataset")
     session = ctx.uow.session
     dataset = session.scalars(
         select(Dataset).where(

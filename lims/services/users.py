@@ -150,6 +150,15 @@ def authenticate(
     return identity
 
 
+def record_logout(uow: UnitOfWork, identity: Identity) -> None:
+    """Audit a logout (the caller commits)."""
+    record(
+        uow.session,
+        Actor(identity.user_id, identity.printed_name, identity.context),
+        EventDraft(action="logout", object_type="user", object_id=str(identity.user_id)),
+    )
+
+
 def identity_of(user: User, context: dict[str, str] | None = None) -> Identity:
     """The Identity of a loaded user row."""
     return Identity(

@@ -1,0 +1,1 @@
+"""The Flask web UI: server-rendered pages over the services (parse, call, render)."""

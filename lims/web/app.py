@@ -1,0 +1,59 @@
+"""The application factory: the web process's composition root (no module-level app)."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from lims.runtime.resources import Resources, build_resources, secret_key
+from lims.settings import Settings
+from lims.web import context, errors, filters, health, security, vendor
+from lims.web.auth import guard
+from lims.web.auth.views import blueprint as auth_blueprint
+from lims.web.catalogue.views import blueprint as catalogue_blueprint
+from lims.web.uploads.views import blueprint as uploads_blueprint
+from lims.web.uploads.views import stage_file
+
+EXTENSION = "ctvault"
+FORM_BYTES = 1_000_000
+
+
+def create_app(settings: Settings | None = None, resources: Resources | None = None) -> Flask:
+    """Build the web application.
+
+    Args:
+        settings: the configuration; read from the environment when omitted (and when
+            ``resources`` is omitted too).
+        resources: engine, session factory, store and Redis to use; built from
+            ``settings`` when omitted (tests pass their rolled-back ones).
+
+    Returns:
+        The configured Flask application.
+    """
+    if resources is None:
+        resources = build_resources(settings or Settings.from_env())
+    settings = resources.settings if settings is None else settings
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=secret_key(settings),
+        # Forms are small; uploads stream through their own endpoint with its own limit.
+        MAX_CONTENT_LENGTH=FORM_BYTES,
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    security.configure(app, production=settings.production)
+    app.extensions[EXTENSION] = resources
+    context.init_app(app)
+    # The login guard runs before CSRF so an anonymous POST is sent to the login page.
+    guard.init_app(app)
+    csrf = CSRFProtect(app)
+    # The raw-body upload endpoint checks its token header itself, after raising the body
+    # limit: CSRFProtect would read the body as a form under the small form limit.
+    csrf.exempt(stage_file)
+    errors.init_app(app)
+    filters.init_app(app)
+    app.register_blueprint(health.blueprint)
+    app.register_blueprint(vendor.make_blueprint(settings))
+    app.register_blueprint(auth_blueprint)
+    app.register_blueprint(catalogue_blueprint)
+    app.register_blueprint(uploads_blueprint)
+    return app

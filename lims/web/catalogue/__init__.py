@@ -1,0 +1,1 @@
+"""Projects, samples, datasets and versions: browse, create, download."""

@@ -1,0 +1,1 @@
+"""Browser uploads streamed into the store, one raw request body per file."""
