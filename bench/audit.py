@@ -143,7 +143,7 @@ def main() -> None:
         with make_session_factory(engine)() as session:
             session.execute(text("SELECT 1"))
             started = time.perf_counter()
-            report = verify_chain(session)
+            report = verify_chain(session, connect=lambda: psycopg2.connect(url))
             verified = time.perf_counter() - started
         engine.dispose()
         commits = _commit_rate(url)

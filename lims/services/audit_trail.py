@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import func, select
@@ -54,16 +55,19 @@ def verify_audit_trail(
     settings: Settings,
     *,
     external: Sequence[Checkpoint] = (),
-    progress: Callable[[int], None] | None = None,
+    connect: Callable[[], Any] | None = None,
 ) -> ChainReport:
-    """Verify the chain against the stored checkpoints and any kept outside the database."""
+    """Verify the chain against the stored checkpoints and any kept outside the database.
+
+    ``connect`` (new DB-API connections) lets two ranges be verified at once.
+    """
     session = uow.session
     checkpoints = [*stored_checkpoints(session), *external]
     return verify_chain(
         session,
         checkpoints=checkpoints,
         public_keys=trusted_public_keys(settings),
-        progress=progress,
+        connect=connect,
     )
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 
+import psycopg2
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from audit import Actor, AuditEvent, EventDraft, record
 from audit.verify import verify_chain
@@ -55,4 +56,30 @@ def test_concurrent_writers_make_one_linear_chain(fresh_database_url: str) -> No
         report = verify_chain(session)
         assert report.is_ok
         assert report.count == WRITERS * EVENTS_EACH
+        parallel = verify_chain(session, connect=lambda: psycopg2.connect(fresh_database_url))
+        assert parallel == report
     engine.dispose()
+
+
+@pytest.mark.req("P11-02")
+@pytest.mark.parametrize("deleted", [1, 49, 50, 51, 99])  # the last one needs a checkpoint
+def test_two_range_verification_finds_a_deletion_at_any_position(
+    fresh_database_url: str, deleted: int
+) -> None:
+    engine = make_engine(fresh_database_url)
+    factory = make_session_factory(engine)
+    with factory() as session:
+        for i in range(100):
+            record(session, Actor(None, "writer"), EventDraft("test.append", "t", str(i)))
+        session.commit()
+        session.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_immutable"))
+        session.execute(text("DELETE FROM audit_events WHERE seq = :s"), {"s": deleted})
+        session.execute(
+            text("ALTER TABLE audit_events ENABLE ALWAYS TRIGGER audit_events_immutable")
+        )
+        session.commit()
+        report = verify_chain(session, connect=lambda: psycopg2.connect(fresh_database_url))
+    engine.dispose()
+    assert not report.is_ok
+    assert report.first_break is not None
+    assert report.first_break.seq == deleted
