@@ -14,10 +14,7 @@ from audit.models import AuditEvent
 
 # Any constant works; it only has to be the same for every writer of the chain.
 CHAIN_LOCK_KEY = 0x63747661756C74  # "ctvault"
-_HEAD_AND_CLOCK = text(
-    "SELECT (SELECT seq FROM audit_events ORDER BY seq DESC LIMIT 1),"
-    " (SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1), clock_timestamp()"
-)
+_LOCK_HEAD_AND_CLOCK = text("SELECT * FROM ctvault_audit_head(:key)")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -52,8 +49,9 @@ def record(session: Session, actor: Actor, draft: EventDraft) -> AuditEvent:
     one linear chain; the time comes from the database clock after the lock is taken, so
     times never run backwards along the chain.
     """
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
-    last_seq, last_hash, occurred_at = session.execute(_HEAD_AND_CLOCK).one()
+    last_seq, last_hash, occurred_at = session.execute(
+        _LOCK_HEAD_AND_CLOCK, {"key": CHAIN_LOCK_KEY}
+    ).one()
     seq, prev_hash = (last_seq + 1, last_hash) if last_seq else (1, GENESIS_HASH)
     fields: dict[str, Any] = {
         "seq": seq,

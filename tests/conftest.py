@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,8 +51,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def embedded_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("embedded")
+def embedded_dir() -> Iterator[Path]:
+    # Not under pytest's tmp root: as root, PostgreSQL runs as another user, and a later
+    # pytest session would reset that root to mode 0700 beneath the running server.
+    folder = Path(tempfile.mkdtemp(prefix="ctvault-embedded-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

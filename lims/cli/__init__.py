@@ -5,8 +5,11 @@ from __future__ import annotations
 import click
 
 from lims import __version__
+from lims.cli.audit import audit_group
+from lims.cli.config import config
 from lims.cli.database import db
 from lims.cli.records import ingest, project, sample, user
+from lims.cli.serve import serve, worker
 from lims.cli.verify import verify
 
 
@@ -20,7 +23,7 @@ def cli() -> None:
     """
 
 
-for command in (db, user, project, sample, ingest, verify):
+for command in (serve, worker, db, user, project, sample, ingest, verify, audit_group, config):
     cli.add_command(command)
 
 
