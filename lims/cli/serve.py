@@ -13,6 +13,7 @@ from lims.auth.passwords import generate_password
 from lims.cli._runtime import load_settings
 from lims.db.migrate import upgrade as run_upgrade
 from lims.errors import CtvaultError
+from lims.runtime.checkpointer import Checkpointer
 from lims.runtime.embedded import EmbeddedServers, start_embedded
 from lims.runtime.resources import Resources, build_resources
 from lims.runtime.supervisor import (
@@ -115,6 +116,7 @@ def serve(no_worker: bool) -> None:
     supervisor = Supervisor()
     servers: EmbeddedServers | None = None
     resources: Resources | None = None
+    checkpointer: Checkpointer | None = None
     try:
         server = bind_web_server(settings.host, settings.port)
     except CtvaultError as exc:
@@ -126,6 +128,8 @@ def serve(no_worker: bool) -> None:
             run_upgrade(settings.database_url)
             resources = build_resources(settings)
             _bootstrap_admin(resources)
+            checkpointer = Checkpointer(resources)
+            checkpointer.start()
             app = create_app(settings, resources)
             children = [] if no_worker else [_worker_process(settings)]
             host = f"[{settings.host}]" if ":" in settings.host else settings.host
@@ -146,6 +150,8 @@ def serve(no_worker: bool) -> None:
         finally:
             supervisor.begin_stop()  # a second Ctrl-C no longer interrupts the cleanup
             server.server_close()
+            if checkpointer is not None:
+                checkpointer.stop()
             if resources is not None:
                 resources.close()
             if servers is not None:

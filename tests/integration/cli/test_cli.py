@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 
 from tests.factories import write_volume
 
@@ -171,3 +172,68 @@ def test_duplicate_project_is_refused(catalogue: dict[str, str]) -> None:
     done = run(catalogue, *as_admin("project", "create", "battery"))
     assert done.returncode == 1
     assert "already exists" in done.stderr
+
+
+@pytest.mark.req("P11-02")
+def test_tamper_drill_verify_names_the_blob_and_the_audit_event(
+    catalogue: dict[str, str], tmp_path: Path
+) -> None:
+    src = write_volume(tmp_path / "v.raw")
+    assert (
+        run(
+            catalogue,
+            *as_admin("ingest", str(src), "--project", "Battery", "--sample", "Cell 7", "--quiet"),
+        ).returncode
+        == 0
+    )
+    checkpoint = run(
+        catalogue, "audit", "checkpoint", "--out", str(tmp_path / "cp.txt"), password=None
+    )
+    assert checkpoint.returncode == 0, checkpoint.stderr
+    assert (tmp_path / "cp.txt").read_text().startswith("ctvault audit checkpoint\n")
+    clean = run(catalogue, "verify", "--quiet", password=None)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "audit:" in clean.stdout
+    assert "OK" in clean.stdout
+
+    blob = next(
+        p
+        for p in (Path(catalogue["CTVAULT_DATA_DIR"]) / "store" / "blobs").rglob("*")
+        if p.is_file()
+    )
+    blob.chmod(0o600)
+    data = bytearray(blob.read_bytes())
+    data[0] ^= 1
+    blob.write_bytes(bytes(data))
+    owner = sqlalchemy.create_engine(
+        catalogue["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg2://")
+    )
+    with owner.begin() as conn:
+        conn.execute(
+            sqlalchemy.text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_immutable")
+        )
+        conn.execute(sqlalchemy.text("UPDATE audit_events SET reason = 'forged' WHERE seq = 3"))
+        conn.execute(
+            sqlalchemy.text("ALTER TABLE audit_events ENABLE ALWAYS TRIGGER audit_events_immutable")
+        )
+    owner.dispose()
+
+    broken = run(catalogue, "verify", "--quiet", password=None)
+    assert broken.returncode == 1
+    assert f"BLOB {blob.name}: altered" in broken.stdout
+    assert "AUDIT event 3: event 3 was altered" in broken.stdout
+    audit_only = run(
+        catalogue, "audit", "verify", "--checkpoint", str(tmp_path / "cp.txt"), password=None
+    )
+    assert audit_only.returncode == 1
+    assert "BROKEN at event 3" in audit_only.stdout
+
+
+def test_audit_verify_refuses_a_malformed_checkpoint_file(
+    catalogue: dict[str, str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text("hello\n")
+    done = run(catalogue, "audit", "verify", "--checkpoint", str(bad), password=None)
+    assert done.returncode == 1
+    assert "unreadable checkpoint: not a ctvault audit checkpoint note" in done.stderr
