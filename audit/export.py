@@ -46,3 +46,26 @@ def _take(buffer: io.StringIO) -> str:
     buffer.seek(0)
     buffer.truncate()
     return text
+
+
+def jsonl_lines(events: Iterable[EventView]) -> Iterator[str]:
+    """One JSON object per line with exactly the hashed fields plus ``hash``.
+
+    This is the form a third party re-verifies with their own code (docs/audit.md).
+    """
+    for event in events:
+        fields = {
+            "seq": event.seq,
+            "occurred_at": format_time(event.occurred_at),
+            "actor_id": str(event.actor_id) if event.actor_id else None,
+            "actor_name": event.actor_name,
+            "action": event.action,
+            "object_type": event.object_type,
+            "object_id": event.object_id,
+            "changes": event.changes,
+            "reason": event.reason,
+            "context": event.context,
+            "prev_hash": event.prev_hash,
+            "hash": event.hash,
+        }
+        yield json.dumps(fields, ensure_ascii=False, sort_keys=True) + "\n"

@@ -54,6 +54,7 @@ class EventView:
     reason: str
     context: dict[str, Any]
     hash: str
+    prev_hash: str = ""
 
     def change_lines(self) -> list[str]:
         """``field: old → new`` for each changed field (plain values shown as they are)."""
@@ -87,6 +88,7 @@ def _view(event: AuditEvent) -> EventView:
         reason=event.reason,
         context=json.loads(event.context),
         hash=event.hash,
+        prev_hash=event.prev_hash,
     )
 
 

@@ -227,6 +227,11 @@ def ctx(resources: Resources, uow: UnitOfWork, scientist: Identity) -> ServiceCo
     return resources.service_context(uow, scientist)
 
 
+@pytest.fixture
+def admin_ctx(resources: Resources, uow: UnitOfWork, admin: Identity) -> ServiceContext:
+    return resources.service_context(uow, admin)
+
+
 def as_user(resources: Resources, uow: UnitOfWork, identity: Identity) -> ServiceContext:
     return resources.service_context(uow, identity)
 

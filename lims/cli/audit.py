@@ -7,8 +7,16 @@ from pathlib import Path
 import click
 
 from audit.checkpoints import CheckpointFormatError
-from lims.cli._runtime import open_resources
-from lims.services.audit_trail import checkpoint_now, read_checkpoint_files, verify_audit_trail
+from audit.query import AuditFilter
+from lims.cli._runtime import login, open_resources, run_user_errors, user_options
+from lims.services.audit_trail import (
+    checkpoint_now,
+    export_audit_csv,
+    export_audit_jsonl,
+    export_audit_pdf,
+    read_checkpoint_files,
+    verify_audit_trail,
+)
 
 
 @click.group("audit")
@@ -76,3 +84,52 @@ def checkpoint_command(out: Path | None) -> None:
     if out is not None:
         out.write_text(checkpoint.note(), encoding="utf-8")
     click.echo(checkpoint.note(), nl=False)
+
+
+@audit_group.command("export")
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(["csv", "jsonl", "pdf"]),
+    default="csv",
+    show_default=True,
+    help="csv for spreadsheets, jsonl for independent "
+    "re-verification (docs/audit.md), pdf for a printable report.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write."
+)
+@click.option("--actor", default="", help="Only events by users whose name contains this.")
+@click.option("--action", default="", help="Only actions starting with this (e.g. project.).")
+@click.option("--object-type", default="", help="Only events about this kind of record.")
+@click.option("--object-id", default="", help="Only events about this record.")
+@user_options
+def export_command(
+    kind: str,
+    out: Path,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    username: str,
+    password_stdin: bool,
+) -> None:
+    """Export the audit trail (or a filtered part of it); the export itself is audited."""
+    criteria = AuditFilter(actor=actor, action=action, object_type=object_type, object_id=object_id)
+    with open_resources() as resources:
+        identity = run_user_errors(lambda: login(resources, username, password_stdin))
+        with resources.unit_of_work() as uow:
+            ctx = resources.service_context(uow, identity)
+            if kind == "pdf":
+                pdf = run_user_errors(
+                    lambda: export_audit_pdf(ctx, criteria, lab_name=resources.settings.lab_name)
+                )
+                uow.commit()
+                out.write_bytes(pdf)
+            else:
+                export = export_audit_csv if kind == "csv" else export_audit_jsonl
+                lines = run_user_errors(lambda: export(ctx, criteria))
+                with out.open("w", encoding="utf-8", newline="") as handle:
+                    handle.writelines(lines)
+                uow.commit()
+    click.echo(f"wrote {out}")

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from audit import EventDraft
 from audit.chain import format_time
 from audit.checkpoints import Checkpoint, parse_note, stored_checkpoints, write_checkpoint
-from audit.export import csv_lines
+from audit.export import csv_lines, jsonl_lines
 from audit.keys import load_or_create_private_key
 from audit.query import AuditFilter, EventView, history, iter_events, search
 from audit.verify import ChainReport, verify_chain
@@ -103,6 +103,13 @@ def export_audit_csv(ctx: ServiceContext, criteria: AuditFilter) -> Iterator[str
     _require_reviewer(ctx)
     _record_export(ctx, "csv", criteria)
     return csv_lines(iter_events(ctx.uow.session, criteria))
+
+
+def export_audit_jsonl(ctx: ServiceContext, criteria: AuditFilter) -> Iterator[str]:
+    """The raw hashed fields of each matching event, one JSON object per line (audited)."""
+    _require_reviewer(ctx)
+    _record_export(ctx, "jsonl", criteria)
+    return jsonl_lines(iter_events(ctx.uow.session, criteria))
 
 
 def export_audit_pdf(ctx: ServiceContext, criteria: AuditFilter, *, lab_name: str) -> bytes:
