@@ -15,7 +15,7 @@ DOC = Path(__file__).resolve().parents[3] / "docs" / "audit.md"
 
 
 def _documented_verify() -> object:
-    code = re.search(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+    code = re.search(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)
     assert code is not None
     namespace: dict[str, object] = {"__name__": "docs"}
     exec(compile(code.group(1), str(DOC), "exec"), namespace)  # noqa: S102 - our own doc
