@@ -90,6 +90,42 @@ class Settings:
     production: bool = _setting(
         "CTVAULT_PRODUCTION", "1 behind HTTPS: secure cookies and HSTS.", default=False
     )
+    password_min_length: int = _setting(
+        "CTVAULT_PASSWORD_MIN_LENGTH", "Shortest local-account password accepted.", 12
+    )
+    password_history: int = _setting(
+        "CTVAULT_PASSWORD_HISTORY", "A new password may not repeat any of the last N.", 5
+    )
+    password_max_age_days: int = _setting(
+        "CTVAULT_PASSWORD_MAX_AGE_DAYS",
+        "Days before a local password must be changed (0: never; Part 11 sets no interval).",
+        0,
+    )
+    lockout_threshold: int = _setting(
+        "CTVAULT_LOCKOUT_THRESHOLD",
+        "Consecutive failed logins or signings that lock an account.",
+        5,
+    )
+    lockout_minutes: int = _setting(
+        "CTVAULT_LOCKOUT_MINUTES",
+        "Minutes a locked account stays locked (0: until an administrator unlocks it).",
+        30,
+    )
+    session_idle_minutes: int = _setting(
+        "CTVAULT_SESSION_IDLE_MINUTES", "Idle minutes after which a session ends.", 15
+    )
+    session_max_hours: int = _setting(
+        "CTVAULT_SESSION_MAX_HOURS", "Hours after which a session ends however active.", 12
+    )
+    login_attempts_per_minute: int = _setting(
+        "CTVAULT_LOGIN_ATTEMPTS_PER_MINUTE",
+        "Login attempts allowed per client address a minute.",
+        20,
+    )
+    security_email: str | None = _setting(
+        "CTVAULT_SECURITY_EMAIL",
+        "Address that receives lockout and security alerts (besides the administrators).",
+    )
     smtp_host: str | None = _setting("CTVAULT_SMTP_HOST", "SMTP server for notifications.")
     smtp_port: int = _setting("CTVAULT_SMTP_PORT", "SMTP port.", 25)
     smtp_sender: str = _setting(
@@ -107,6 +143,54 @@ class Settings:
         "CTVAULT_LDAP_USER_FILTER",
         "Filter that finds one user; {username} is escaped.",
         "(uid={username})",
+    )
+    ldap_direct_bind_dn: str | None = _setting(
+        "CTVAULT_LDAP_DIRECT_BIND_DN",
+        "Instead of search-then-bind: bind directly as this DN; {username} is escaped"
+        " (e.g. uid={username},ou=people,dc=lab,dc=example).",
+    )
+    ldap_start_tls: bool = _setting(
+        "CTVAULT_LDAP_START_TLS", "1: upgrade ldap:// connections with StartTLS.", default=False
+    )
+    ldap_ca_file: Path | None = _setting(
+        "CTVAULT_LDAP_CA_FILE", "CA certificate (PEM) that signed the directory's certificate."
+    )
+    ldap_allow_plain: bool = _setting(
+        "CTVAULT_LDAP_ALLOW_PLAIN",
+        "1: allow ldap:// without StartTLS (tests and labs on a trusted loopback only).",
+        default=False,
+    )
+    ldap_attr_username: str = _setting("CTVAULT_LDAP_ATTR_USERNAME", "User id attribute.", "uid")
+    ldap_attr_display_name: str = _setting(
+        "CTVAULT_LDAP_ATTR_DISPLAY_NAME", "Printed-name attribute.", "cn"
+    )
+    ldap_attr_email: str = _setting("CTVAULT_LDAP_ATTR_EMAIL", "E-mail attribute.", "mail")
+    ldap_attr_uuid: str = _setting(
+        "CTVAULT_LDAP_ATTR_UUID",
+        "Immutable entry id (entryUUID for OpenLDAP, objectGUID for Active Directory).",
+        "entryUUID",
+    )
+    ldap_group_base: str | None = _setting(
+        "CTVAULT_LDAP_GROUP_BASE", "Base DN of group entries. Unset: no group mapping."
+    )
+    ldap_group_filter: str = _setting(
+        "CTVAULT_LDAP_GROUP_FILTER",
+        "Filter for the groups of a user; {user_dn} and {username} are escaped.",
+        "(|(member={user_dn})(uniqueMember={user_dn})(memberUid={username}))",
+    )
+    ldap_role_map: str = _setting(
+        "CTVAULT_LDAP_ROLE_MAP",
+        "Group-to-role mapping: 'GROUP_CN=role;GROUP_CN=role' with roles viewer,"
+        " microscopist, reviewer, auditor, admin (global roles).",
+        "",
+    )
+    ldap_timeout_s: int = _setting(
+        "CTVAULT_LDAP_TIMEOUT_S", "Seconds before the directory counts as unreachable.", 5
+    )
+    ldap_recheck_s: int = _setting(
+        "CTVAULT_LDAP_RECHECK_S",
+        "Seconds between directory checks that a logged-in user is still enabled.",
+        60,
     )
 
     @property

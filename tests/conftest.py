@@ -11,12 +11,16 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from redis import Redis
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -24,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from lims.auth.identity import Identity
+from lims.auth.roles import Role
 from lims.clock import SystemClock
 from lims.db.migrate import upgrade
 from lims.db.session import make_engine
@@ -180,12 +185,56 @@ def redis(redis_url: str) -> Iterator[Redis]:
     client.close()
 
 
+class MailSink:
+    """A real SMTP server (aiosmtpd) on a free loopback port that keeps what it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self._controller = Controller(self, hostname="127.0.0.1", port=0)
+
+    async def handle_DATA(self, _server: object, _session: object, envelope: Any) -> str:  # noqa: N802
+        self.messages.append(message_from_bytes(envelope.content, _class=EmailMessage))
+        return "250 OK"
+
+    def start(self) -> int:
+        self._controller.start()
+        return int(self._controller.server.sockets[0].getsockname()[1])
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def wait_for(self, count: int, timeout_s: float = 5.0) -> list[EmailMessage]:
+        deadline = time.monotonic() + timeout_s
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.messages
+
+
+@pytest.fixture(scope="session")
+def mail_sink() -> Iterator[tuple[MailSink, int]]:
+    sink = MailSink()
+    port = sink.start()
+    yield sink, port
+    sink.stop()
+
+
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
+def mailbox(mail_sink: tuple[MailSink, int]) -> MailSink:
+    sink, _ = mail_sink
+    sink.messages.clear()
+    return sink
+
+
+@pytest.fixture
+def settings(
+    tmp_path: Path, database_url: str, redis_url: str, mail_sink: tuple[MailSink, int]
+) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
         redis_url=redis_url,
+        smtp_host="127.0.0.1",
+        smtp_port=mail_sink[1],
         secret_key="test-secret",
         ingest_threads=2,
     )
@@ -214,7 +263,7 @@ def uow(resources: Resources) -> Iterator[UnitOfWork]:
 
 @pytest.fixture
 def admin(uow: UnitOfWork) -> Identity:
-    return make_user(uow, "admin", is_admin=True)
+    return make_user(uow, "admin", roles={Role.ADMIN})
 
 
 @pytest.fixture

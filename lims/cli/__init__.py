@@ -8,8 +8,9 @@ from lims import __version__
 from lims.cli.audit import audit_group
 from lims.cli.config import config
 from lims.cli.database import db
-from lims.cli.records import ingest, project, sample, user
+from lims.cli.records import ingest, project, sample
 from lims.cli.serve import serve, worker
+from lims.cli.users import user
 from lims.cli.verify import verify
 
 

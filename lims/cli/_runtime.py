@@ -16,7 +16,7 @@ from lims.auth.identity import Identity
 from lims.errors import CtvaultError, UserError
 from lims.runtime.embedded import EmbeddedServers, start_embedded
 from lims.runtime.resources import Resources, build_resources
-from lims.services import users
+from lims.services.login import authenticate
 from lims.settings import Settings
 
 T = TypeVar("T")
@@ -84,13 +84,29 @@ def cli_context() -> dict[str, str]:
 
 
 def login(resources: Resources, username: str, password_stdin: bool) -> Identity:
-    """Check the user's password (prompted, or one line from stdin) and return them."""
+    """Check the user's password (prompted, or one line from stdin) and return them.
+
+    Raises:
+        UserError: wrong credentials, or a password that must be changed first.
+    """
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt(f"Password for {username}", hide_input=True)
     with resources.unit_of_work() as uow:
-        return users.authenticate(uow, username, password, cli_context())
+        result = authenticate(
+            uow,
+            resources.settings,
+            username=username,
+            password=password,
+            context=cli_context(),
+            directory=resources.directory,
+        )
+    if result.must_change_password:
+        raise UserError(
+            f"{username} must change the password first: ctvault user passwd --user {username}"
+        )
+    return result.identity
 
 
 def run_user_errors(action: Callable[[], T]) -> T:

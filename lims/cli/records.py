@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from lims.auth.passwords import generate_password
 from lims.cli._runtime import (
     advance,
     login,
@@ -15,80 +14,8 @@ from lims.cli._runtime import (
     run_user_errors,
     user_options,
 )
-from lims.services import catalogue, users
+from lims.services import catalogue
 from lims.services.ingest import IngestTarget, ingest_path, list_source_files, total_size
-
-
-@click.group()
-def user() -> None:
-    """Manage local user accounts."""
-
-
-@user.command("create")
-@click.argument("new_username")
-@click.option("--name", "display_name", default="", help="Full name, as printed in records.")
-@click.option("--email", default=None, help="E-mail address for notifications.")
-@click.option("--admin", "is_admin", is_flag=True, help="Make the new user an administrator.")
-@click.option(
-    "--new-password",
-    default=None,
-    help="The new user's password. Default: generate one and print it once.",
-)
-@user_options
-def create_user(
-    new_username: str,
-    display_name: str,
-    email: str | None,
-    is_admin: bool,
-    new_password: str | None,
-    username: str,
-    password_stdin: bool,
-) -> None:
-    """Create a local account NEW_USERNAME (an administrator acts as --user)."""
-    password = new_password or generate_password()
-    with open_resources() as resources:
-        identity = run_user_errors(lambda: login(resources, username, password_stdin))
-        with resources.unit_of_work() as uow:
-            ctx = resources.service_context(uow, identity)
-            created = run_user_errors(
-                lambda: users.create_user(
-                    ctx,
-                    username=new_username,
-                    display_name=display_name,
-                    password=password,
-                    email=email,
-                    is_admin=is_admin,
-                )
-            )
-            uow.commit()
-    click.echo(f"created user {created.username} ({created.id})")
-    if new_password is None:
-        click.echo(f"initial password (shown once): {password}")
-
-
-@user.command("init-admin")
-def init_admin() -> None:
-    """Create the first administrator, only when no user exists yet.
-
-    The user name is CTVAULT_ADMIN_USER (default admin); the password is
-    CTVAULT_ADMIN_PASSWORD, or generated and printed once. `ctvault serve` does this by
-    itself on the embedded default.
-    """
-    with open_resources() as resources:
-        settings = resources.settings
-        password = settings.admin_password or generate_password()
-        with resources.unit_of_work() as uow:
-            created = run_user_errors(
-                lambda: users.bootstrap_admin(
-                    uow, username=settings.admin_username, password=password
-                )
-            )
-            uow.commit()
-    if created is None:
-        raise click.ClickException("users exist already: the first admin was created before")
-    click.echo(f"created administrator {created.username} ({created.id})")
-    if settings.admin_password is None:
-        click.echo(f"initial password (shown once): {password}")
 
 
 @click.group()

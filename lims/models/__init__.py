@@ -5,15 +5,18 @@ from lims.models.datasets import Dataset, DatasetVersion, VersionFile
 from lims.models.notes import Note
 from lims.models.projects import Project, Sample
 from lims.models.retirements import Retirement
-from lims.models.users import User
+from lims.models.users import ApiToken, PasswordHistory, RoleAssignment, User
 
 __all__ = [
+    "ApiToken",
     "Blob",
     "Dataset",
     "DatasetVersion",
     "Note",
+    "PasswordHistory",
     "Project",
     "Retirement",
+    "RoleAssignment",
     "Sample",
     "User",
     "VersionFile",

@@ -10,11 +10,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from lims.auth.identity import Identity
+from lims.auth.ldap import LdapDirectory
 from lims.clock import Clock, SystemClock
 from lims.db.session import make_engine, make_session_factory
 from lims.db.uow import UnitOfWork
 from lims.errors import ConfigurationError
 from lims.services.context import ServiceContext
+from lims.services.login import Directory
 from lims.settings import Settings
 from lims.storage.blobstore import BlobStore
 
@@ -29,6 +31,7 @@ class Resources:
     blobstore: BlobStore
     clock: Clock
     engine: Engine | None = None
+    directory: Directory | None = None
 
     def unit_of_work(self) -> UnitOfWork:
         """A fresh unit of work."""
@@ -59,6 +62,7 @@ def build_resources(settings: Settings) -> Resources:
     engine = make_engine(settings.database_url, role=settings.db_role or None)
     store = BlobStore(settings.blob_dir)
     store.ensure()
+    directory = LdapDirectory(settings) if settings.ldap_url else None
     return Resources(
         settings=settings,
         session_factory=make_session_factory(engine),
@@ -66,6 +70,7 @@ def build_resources(settings: Settings) -> Resources:
         blobstore=store,
         clock=SystemClock(),
         engine=engine,
+        directory=directory,
     )
 
 

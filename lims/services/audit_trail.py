@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,10 @@ from audit.export import csv_lines, jsonl_lines
 from audit.keys import load_or_create_private_key
 from audit.query import AuditFilter, EventView, history, iter_events, search
 from audit.verify import ChainReport, verify_chain
-from lims.auth.identity import require_admin
+from lims.auth.roles import Permission
 from lims.db.uow import UnitOfWork
+from lims.errors import NotFoundError
+from lims.services import access
 from lims.services.context import ServiceContext
 from lims.settings import Settings
 from reports.audit_trail import AuditReportHeader, build_audit_pdf
@@ -72,7 +75,7 @@ def verify_audit_trail(
 
 
 def _require_reviewer(ctx: ServiceContext) -> None:
-    require_admin(ctx.require_identity(), "review the whole audit trail")
+    access.check(ctx, Permission.AUDIT_REVIEW)
 
 
 def search_audit(
@@ -86,7 +89,12 @@ def search_audit(
 
 def record_history(ctx: ServiceContext, object_type: str, object_id: str) -> list[EventView]:
     """Who did what to one record, when and why, oldest first."""
-    ctx.require_identity()
+    try:
+        record_id = uuid.UUID(object_id)
+    except ValueError:
+        raise NotFoundError(f"no such {object_type}") from None
+    project_id = access.project_id_of(ctx.uow.session, object_type, record_id)
+    access.check_visible(ctx, project_id, object_type.replace("_", " "))
     return history(ctx.uow.session, object_type, object_id)
 
 

@@ -10,8 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from audit import EventDraft
+from lims.auth.roles import Permission
 from lims.errors import ConflictError, NotFoundError, UserError
 from lims.models import Dataset, DatasetVersion, Project, Sample, VersionFile
+from lims.services import access
 from lims.services.context import ServiceContext
 
 MAX_NAME_LENGTH = 200
@@ -36,6 +38,7 @@ def create_project(ctx: ServiceContext, *, name: str, description: str = "") -> 
         ConflictError: a project with this name exists.
     """
     identity = ctx.require_identity()
+    access.check(ctx, Permission.PROJECT_MANAGE)
     clean = validate_name(name, "project")
     session = ctx.uow.session
     if session.scalar(select(Project.id).where(func.lower(Project.name) == clean.lower())):
@@ -65,6 +68,7 @@ def create_sample(
     """
     identity = ctx.require_identity()
     project = find_project(ctx, project_name)
+    access.check(ctx, Permission.SAMPLE_WRITE, project.id)
     clean = validate_name(name, "sample")
     session = ctx.uow.session
     if session.scalar(
@@ -106,7 +110,7 @@ def find_project(ctx: ServiceContext, name: str) -> Project:
     project = ctx.uow.session.scalars(
         select(Project).where(func.lower(Project.name) == " ".join(name.split()).lower())
     ).first()
-    if project is None:
+    if project is None or not ctx.require_identity().can(Permission.CATALOGUE_READ, project.id):
         raise NotFoundError(f"no project named {name!r}")
     return project
 
@@ -126,17 +130,19 @@ def find_sample(ctx: ServiceContext, project_name: str, sample_name: str) -> Sam
 
 
 def list_projects(ctx: ServiceContext) -> list[Project]:
-    """Every project, by name."""
-    ctx.require_identity()
-    return list(ctx.uow.session.scalars(select(Project).order_by(func.lower(Project.name))))
+    """Every project the caller may see, by name."""
+    identity = ctx.require_identity()
+    query = select(Project).order_by(func.lower(Project.name))
+    if not identity.sees_all_projects():
+        query = query.where(Project.id.in_(identity.visible_project_ids()))
+    return list(ctx.uow.session.scalars(query))
 
 
 def get_project(ctx: ServiceContext, project_id: uuid.UUID) -> Project:
     """A project by id. Raises NotFoundError."""
-    ctx.require_identity()
     project = ctx.uow.session.get(Project, project_id)
-    if project is None:
-        raise NotFoundError("no such project")
+    access.check_visible(ctx, project.id if project else None, "project")
+    assert project is not None  # noqa: S101 - check_visible refused a missing one
     return project
 
 
@@ -152,10 +158,9 @@ def list_samples(ctx: ServiceContext, project_id: uuid.UUID) -> list[Sample]:
 
 def get_sample(ctx: ServiceContext, sample_id: uuid.UUID) -> Sample:
     """A sample by id. Raises NotFoundError."""
-    ctx.require_identity()
     sample = ctx.uow.session.get(Sample, sample_id)
-    if sample is None:
-        raise NotFoundError("no such sample")
+    access.check_visible(ctx, sample.project_id if sample else None, "sample")
+    assert sample is not None  # noqa: S101 - check_visible refused a missing one
     return sample
 
 
@@ -181,19 +186,21 @@ def list_datasets(ctx: ServiceContext, sample_id: uuid.UUID) -> list[DatasetSumm
 
 def get_dataset(ctx: ServiceContext, dataset_id: uuid.UUID) -> Dataset:
     """A dataset by id with its versions. Raises NotFoundError."""
-    ctx.require_identity()
-    dataset = ctx.uow.session.get(Dataset, dataset_id)
-    if dataset is None:
-        raise NotFoundError("no such dataset")
+    session = ctx.uow.session
+    access.check_visible(ctx, access.project_id_of(session, "dataset", dataset_id), "dataset")
+    dataset = session.get(Dataset, dataset_id)
+    assert dataset is not None  # noqa: S101 - check_visible refused a missing one
     return dataset
 
 
 def get_version(ctx: ServiceContext, version_id: uuid.UUID) -> DatasetVersion:
     """A dataset version by id with its files. Raises NotFoundError."""
-    ctx.require_identity()
-    version = ctx.uow.session.get(DatasetVersion, version_id)
-    if version is None:
-        raise NotFoundError("no such dataset version")
+    session = ctx.uow.session
+    access.check_visible(
+        ctx, access.project_id_of(session, "dataset_version", version_id), "dataset version"
+    )
+    version = session.get(DatasetVersion, version_id)
+    assert version is not None  # noqa: S101 - check_visible refused a missing one
     return version
 
 
@@ -204,8 +211,11 @@ def open_version_file(ctx: ServiceContext, file_id: uuid.UUID) -> tuple[VersionF
         NotFoundError: no such file.
         BlobMissingError: the store lost the bytes (an integrity incident).
     """
-    ctx.require_identity()
-    entry = ctx.uow.session.get(VersionFile, file_id)
+    session = ctx.uow.session
+    project_id = access.project_id_of(session, "version_file", file_id)
+    access.check_visible(ctx, project_id, "file")
+    access.check(ctx, Permission.DATA_DOWNLOAD, project_id)
+    entry = session.get(VersionFile, file_id)
     if entry is None:
         raise NotFoundError("no such file")
     handle = ctx.blobstore.open(entry.blob_sha256)

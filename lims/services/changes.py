@@ -12,8 +12,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from audit import EventDraft
+from lims.auth.roles import Permission
 from lims.errors import ConflictError, NotFoundError, UserError
 from lims.models import Dataset, DatasetVersion, Note, Project, Retirement, Sample
+from lims.services import access
 from lims.services.catalogue import validate_name
 from lims.services.context import ServiceContext
 from lims.storage.versions import FileEntry, commit_version
@@ -23,6 +25,12 @@ RETIRABLE = {
     "sample": Sample,
     "dataset": Dataset,
     "dataset_version": DatasetVersion,
+}
+RETIRE_PERMISSION = {
+    "project": Permission.PROJECT_MANAGE,
+    "sample": Permission.SAMPLE_WRITE,
+    "dataset": Permission.DATA_WRITE,
+    "dataset_version": Permission.DATA_WRITE,
 }
 MAX_NOTE_LENGTH = 10_000
 
@@ -56,7 +64,7 @@ def update_project(
         UserError: no reason, or nothing would change.
         ConflictError: the new name is taken.
     """
-    ctx.require_identity()
+    access.check(ctx, Permission.PROJECT_MANAGE)
     why = _require_reason(reason, "a change")
     project = ctx.uow.session.get(Project, project_id)
     if project is None:
@@ -90,11 +98,11 @@ def update_sample(
     description: str | None = None,
 ) -> Sample:
     """Rename a sample or change its description, with a reason."""
-    ctx.require_identity()
     why = _require_reason(reason, "a change")
     sample = ctx.uow.session.get(Sample, sample_id)
-    if sample is None:
-        raise NotFoundError("no such sample")
+    access.check_visible(ctx, sample.project_id if sample else None, "sample")
+    assert sample is not None  # noqa: S101 - check_visible refused a missing one
+    access.check(ctx, Permission.SAMPLE_WRITE, sample.project_id)
     wanted = {
         "name": validate_name(name, "sample") if name is not None else None,
         "description": description.strip() if description is not None else None,
@@ -133,8 +141,9 @@ def retire(
     if model is None:
         raise UserError(f"records of type {object_type!r} cannot be retired")
     session = ctx.uow.session
-    if session.get(model, object_id) is None:
-        raise NotFoundError(f"no such {object_type.replace('_', ' ')}")
+    project_id = access.project_id_of(session, object_type, object_id)
+    access.check_visible(ctx, project_id, object_type.replace("_", " "))
+    access.check(ctx, RETIRE_PERMISSION[object_type], project_id)
     if retirement_of(ctx, object_type, object_id) is not None:
         raise ConflictError(f"this {object_type.replace('_', ' ')} is retired already")
     retirement = Retirement(
@@ -170,6 +179,9 @@ def amend_metadata(
     identity = ctx.require_identity()
     why = _require_reason(reason, "a metadata change")
     session = ctx.uow.session
+    project_id = access.project_id_of(session, "dataset", dataset_id)
+    access.check_visible(ctx, project_id, "dataset")
+    access.check(ctx, Permission.DATA_WRITE, project_id)
     dataset = session.get(Dataset, dataset_id)
     if dataset is None or not dataset.versions:
         raise NotFoundError("no such dataset")
@@ -209,9 +221,11 @@ def add_note(ctx: ServiceContext, object_type: str, object_id: uuid.UUID, body: 
         raise UserError("a note cannot be empty")
     if len(text) > MAX_NOTE_LENGTH:
         raise UserError(f"a note has at most {MAX_NOTE_LENGTH} characters")
-    model = RETIRABLE.get(object_type)
-    if model is None or ctx.uow.session.get(model, object_id) is None:
+    if object_type not in RETIRABLE:
         raise NotFoundError(f"no such {object_type.replace('_', ' ')}")
+    project_id = access.project_id_of(ctx.uow.session, object_type, object_id)
+    access.check_visible(ctx, project_id, object_type.replace("_", " "))
+    access.check(ctx, Permission.NOTE_WRITE, project_id)
     note = Note(object_type=object_type, object_id=object_id, body=text, author_id=identity.user_id)
     ctx.uow.session.add(note)
     ctx.uow.session.flush()
@@ -228,7 +242,11 @@ def add_note(ctx: ServiceContext, object_type: str, object_id: uuid.UUID, body: 
 
 def notes_of(ctx: ServiceContext, object_type: str, object_id: uuid.UUID) -> list[Note]:
     """The notes on a record, oldest first."""
-    ctx.require_identity()
+    access.check_visible(
+        ctx,
+        access.project_id_of(ctx.uow.session, object_type, object_id),
+        object_type.replace("_", " "),
+    )
     return list(
         ctx.uow.session.scalars(
             select(Note)

@@ -19,8 +19,10 @@ from typing import Any, BinaryIO
 from sqlalchemy import func, select
 
 from audit import EventDraft
+from lims.auth.roles import Permission
 from lims.errors import UserError
 from lims.models import Blob, Dataset, DatasetVersion
+from lims.services import access
 from lims.services.catalogue import find_sample, validate_name
 from lims.services.context import ServiceContext
 from lims.storage.blobstore import StoredBlob
@@ -162,6 +164,7 @@ def commit_ingest(
     if not reason.strip():
         raise UserError("an ingest needs a reason (for example 'acquired on instrument X')")
     sample = find_sample(ctx, target.project, target.sample)
+    access.check(ctx, Permission.DATA_WRITE, sample.project_id)
     name = validate_name(target.dataset, "dataset")
     session = ctx.uow.session
     dataset = session.scalars(
@@ -222,7 +225,8 @@ def ingest_path(
 
     The project and sample are checked before a single byte is read.
     """
-    find_sample(ctx, target.project, target.sample)
+    sample = find_sample(ctx, target.project, target.sample)
+    access.check(ctx, Permission.DATA_WRITE, sample.project_id)
     if not reason.strip():
         raise UserError("an ingest needs a reason (for example 'acquired on instrument X')")
     files = list_source_files(source)

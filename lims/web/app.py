@@ -8,9 +8,11 @@ from flask_wtf.csrf import CSRFProtect
 from lims.runtime.resources import Resources, build_resources, secret_key
 from lims.settings import Settings
 from lims.web import context, errors, filters, health, security, vendor
+from lims.web.audit_trail.views import blueprint as audit_blueprint
 from lims.web.auth import guard
 from lims.web.auth.views import blueprint as auth_blueprint
 from lims.web.catalogue.views import blueprint as catalogue_blueprint
+from lims.web.records.views import blueprint as records_blueprint
 from lims.web.uploads.views import blueprint as uploads_blueprint
 from lims.web.uploads.views import stage_file
 
@@ -56,4 +58,6 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(catalogue_blueprint)
     app.register_blueprint(uploads_blueprint)
+    app.register_blueprint(records_blueprint)
+    app.register_blueprint(audit_blueprint)
     return app

@@ -1,11 +1,13 @@
-"""Jinja helpers: file sizes, times with their zone, short digests, the current user."""
+"""Jinja helpers: file sizes, times with their zone, digests, names, JSON, the current user."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from flask import Flask
 
+from lims.models import User
 from lims.web import context
 
 _UNITS = ("bytes", "kB", "MB", "GB", "TB", "PB")
@@ -56,6 +58,23 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
+def printed_name(user: User | None) -> str:
+    """How a person is named on records: ``Marie Curie (mcurie)``."""
+    if user is None:
+        return "-"
+    return f"{user.display_name} ({user.username})"
+
+
+def pretty_json(value: object) -> str:
+    """JSON for people: indented, keys sorted, non-ASCII characters kept."""
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+
+
+def compact_json(value: object) -> str:
+    """JSON on one line, keys sorted (for a nested value in a table cell)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and the ``current_identity`` template variable."""
     app.add_template_filter(filesize, "filesize")
@@ -63,4 +82,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(utc_iso, "utc_iso")
     app.add_template_filter(short_digest, "short_digest")
     app.add_template_filter(plural, "plural")
+    app.add_template_filter(printed_name, "printed_name")
+    app.add_template_filter(pretty_json, "pretty_json")
+    app.add_template_filter(compact_json, "compact_json")
     app.context_processor(lambda: {"current_identity": context.identity()})

@@ -27,9 +27,10 @@ SCREENSHOT_COPY = Path("/tmp/ctvault-dataset-page.png")  # noqa: S108 - a copy f
 
 
 def _create(page: Page, button: str, name: str, description: str) -> None:
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Description").fill(description)
-    page.get_by_role("button", name=button).click()
+    form = page.locator("form").filter(has=page.get_by_role("button", name=button))
+    form.get_by_label("Name", exact=True).fill(name)
+    form.get_by_label("Description", exact=True).fill(description)
+    form.get_by_role("button", name=button).click()
 
 
 def _log_in(page: Page, base_url: str) -> None:
@@ -52,7 +53,7 @@ def _upload_folder_as_version_2(page: Page, folder: Path) -> None:
     (folder / "slices").mkdir(parents=True)
     (folder / "slices" / "z0000.raw").write_bytes(b"slice 0" * 1000)
     (folder / "recon.log").write_text("voxel 4.2 um\n")
-    page.get_by_label("Reason").fill("reconstruction added")
+    page.locator("#upload-form").get_by_label("Reason").fill("reconstruction added")
     page.locator("#upload-folder").set_input_files(str(folder))
     expect(page.locator("#upload-selection")).to_contain_text("2 files")
     page.get_by_role("button", name="Upload and commit version").click()
@@ -90,8 +91,9 @@ def test_upload_and_download_through_the_browser(
         _create(page, "Create sample", "Cell 7", "18650 cell, cycled at 45 °C")
         expect(page.locator("h1")).to_contain_text("Cell 7")
 
-        page.get_by_label("Dataset").fill("microCT 2024-06-01")
-        page.get_by_label("Reason").fill("acquired on Zeiss Versa 620, 80 kV")
+        upload_form = page.locator("#upload-form")
+        upload_form.get_by_label("Dataset").fill("microCT 2024-06-01")
+        upload_form.get_by_label("Reason").fill("acquired on Zeiss Versa 620, 80 kV")
         page.locator("#upload-files").set_input_files(str(source))
         expect(page.locator("#upload-selection")).to_contain_text("1 file")
         page.get_by_role("button", name="Upload and commit version").click()

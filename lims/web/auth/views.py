@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from lims.errors import AuthenticationError
+from lims.services import login as login_service
 from lims.services import users
 from lims.web import context
 from lims.web.auth.forms import LoginForm
@@ -25,11 +26,18 @@ def login() -> str | BaseResponse | tuple[str, int]:
         status = 400 if form.is_submitted() else 200
         return render_template("auth/login.html", form=form), status
     try:
-        identity = users.authenticate(
-            context.uow(), form.username.data, form.password.data, context.request_info()
+        resources = context.resources()
+        result = login_service.authenticate(
+            context.uow(),
+            resources.settings,
+            username=form.username.data or "",
+            password=form.password.data or "",
+            context=context.request_info(),
+            directory=resources.directory,
         )
     except AuthenticationError as exc:
         return render_template("auth/login.html", form=form, error=str(exc)), 401
+    identity = result.identity
     log_in(identity.user_id)
     flash(f"Logged in as {identity.printed_name}.", "info")
     return redirect(safe_next(request.args.get("next")) or url_for("catalogue.projects"))
@@ -37,7 +45,11 @@ def login() -> str | BaseResponse | tuple[str, int]:
 
 @blueprint.post("/logout")
 def logout() -> BaseResponse:
-    """End the session."""
+    """End the session; the logout is audited."""
+    identity = context.identity()
+    if identity is not None:
+        users.record_logout(context.uow(), identity)
+        context.commit()
     log_out()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))

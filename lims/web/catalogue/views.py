@@ -11,27 +11,24 @@ from werkzeug.wrappers import Response as BaseResponse
 from lims.errors import UserError
 from lims.services import catalogue
 from lims.web import context
-from lims.web.catalogue.authors import author_names
 from lims.web.catalogue.forms import ProjectForm, SampleForm, first_error
+from lims.web.catalogue.pages import (
+    Page,
+    dataset_page,
+    project_list,
+    project_page,
+    sample_page,
+    version_page,
+)
 from lims.web.errors import BAD_REQUEST, status_for
-from lims.web.uploads.forms import UploadForm
-from lims.web.uploads.limits import max_upload_bytes
 
 blueprint = Blueprint("catalogue", __name__, template_folder="templates")
-
-Page = tuple[str, int]
-
-
-def _project_list(form: ProjectForm, error: str | None = None, status: int = 200) -> Page:
-    projects = catalogue.list_projects(context.service_context())
-    page = render_template("catalogue/projects.html", projects=projects, form=form, error=error)
-    return page, status
 
 
 @blueprint.get("/")
 def projects() -> Page:
     """Every project, and a form to create one."""
-    return _project_list(ProjectForm())
+    return project_list()
 
 
 @blueprint.post("/projects")
@@ -39,34 +36,22 @@ def create_project() -> Page | BaseResponse:
     """Create a project; a duplicate or invalid name re-shows the list with the reason."""
     form = ProjectForm()
     if not form.validate():
-        return _project_list(form, first_error(form), BAD_REQUEST)
+        return project_list({"create": form}, {"create": first_error(form)}, BAD_REQUEST)
     try:
         project = catalogue.create_project(
             context.service_context(), name=form.name.data, description=form.description.data or ""
         )
     except UserError as exc:
         context.rollback()
-        return _project_list(form, str(exc), status_for(exc))
+        return project_list({"create": form}, {"create": str(exc)}, status_for(exc))
     flash(f"Project {project.name!r} created.", "success")
     return redirect(url_for("catalogue.project", project_id=project.id))
-
-
-def _project_page(
-    project_id: uuid.UUID, form: SampleForm, error: str | None = None, status: int = 200
-) -> Page:
-    ctx = context.service_context()
-    project = catalogue.get_project(ctx, project_id)
-    samples = catalogue.list_samples(ctx, project_id)
-    page = render_template(
-        "catalogue/project.html", project=project, samples=samples, form=form, error=error
-    )
-    return page, status
 
 
 @blueprint.get("/projects/<uuid:project_id>")
 def project(project_id: uuid.UUID) -> Page:
     """A project with its samples, and a form to add a sample."""
-    return _project_page(project_id, SampleForm())
+    return project_page(project_id)
 
 
 @blueprint.post("/projects/<uuid:project_id>/samples")
@@ -74,7 +59,9 @@ def create_sample(project_id: uuid.UUID) -> Page | BaseResponse:
     """Create a sample in the project; a duplicate name re-shows the page with the reason."""
     form = SampleForm()
     if not form.validate():
-        return _project_page(project_id, form, first_error(form), BAD_REQUEST)
+        return project_page(
+            project_id, {"sample": form}, {"sample": first_error(form)}, BAD_REQUEST
+        )
     ctx = context.service_context()
     try:
         parent = catalogue.get_project(ctx, project_id)
@@ -86,58 +73,30 @@ def create_sample(project_id: uuid.UUID) -> Page | BaseResponse:
         )
     except UserError as exc:
         context.rollback()
-        return _project_page(project_id, form, str(exc), status_for(exc))
+        return project_page(project_id, {"sample": form}, {"sample": str(exc)}, status_for(exc))
     flash(f"Sample {sample.name!r} created.", "success")
     return redirect(url_for("catalogue.sample", sample_id=sample.id))
 
 
 @blueprint.get("/samples/<uuid:sample_id>")
-def sample(sample_id: uuid.UUID) -> str:
+def sample(sample_id: uuid.UUID) -> Page:
     """A sample with its datasets, and the upload form."""
-    ctx = context.service_context()
-    found = catalogue.get_sample(ctx, sample_id)
-    datasets = catalogue.list_datasets(ctx, sample_id)
-    return render_template(
-        "catalogue/sample.html",
-        sample=found,
-        datasets=datasets,
-        form=UploadForm(),
-        max_upload_bytes=max_upload_bytes(context.resources().settings),
-    )
+    return sample_page(sample_id)
 
 
 @blueprint.get("/datasets/<uuid:dataset_id>")
-def dataset(dataset_id: uuid.UUID) -> str:
+def dataset(dataset_id: uuid.UUID) -> Page:
     """A dataset with every version; the latest version's files are listed in full."""
-    ctx = context.service_context()
-    found = catalogue.get_dataset(ctx, dataset_id)
-    parent = catalogue.get_sample(ctx, found.sample_id)
-    form = UploadForm(dataset=found.name)
-    return render_template(
-        "catalogue/dataset.html",
-        dataset=found,
-        sample=parent,
-        versions=list(reversed(found.versions)),
-        authors=author_names(v.author_id for v in found.versions),
-        form=form,
-        max_upload_bytes=max_upload_bytes(context.resources().settings),
-    )
+    return dataset_page(dataset_id)
 
 
 @blueprint.get("/versions/<uuid:version_id>")
-def version(version_id: uuid.UUID) -> str:
+def version(version_id: uuid.UUID) -> Page | str:
     """One version and its files (only the file table when htmx asks for it)."""
-    ctx = context.service_context()
-    found = catalogue.get_version(ctx, version_id)
     if request.headers.get("HX-Request") == "true":
+        found = catalogue.get_version(context.service_context(), version_id)
         return render_template("catalogue/_files.html", version=found)
-    parent = catalogue.get_sample(ctx, found.dataset.sample_id)
-    return render_template(
-        "catalogue/version.html",
-        version=found,
-        sample=parent,
-        authors=author_names([found.author_id]),
-    )
+    return version_page(version_id)
 
 
 @blueprint.get("/files/<uuid:file_id>")

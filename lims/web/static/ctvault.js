@@ -15,3 +15,19 @@ document.addEventListener("click", (event) => {
     }, 1500);
   });
 });
+
+// Times are shown in UTC; the tooltip gives the reader's local time with its zone (A11-11).
+const localTime = new Intl.DateTimeFormat(undefined, {
+  dateStyle: "medium",
+  timeStyle: "long",
+});
+function addLocalTimes(root) {
+  root.querySelectorAll("time[datetime]").forEach((element) => {
+    const moment = new Date(element.getAttribute("datetime"));
+    if (!Number.isNaN(moment.getTime()) && !element.title) {
+      element.title = `local time: ${localTime.format(moment)}`;
+    }
+  });
+}
+document.addEventListener("DOMContentLoaded", () => addLocalTimes(document));
+document.addEventListener("htmx:afterSwap", (event) => addLocalTimes(event.target));

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms import Field, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
 
-DATASET_NAME_LENGTH = 200
+from lims.errors import UserError
+from lims.services.catalogue import validate_name
+
 REASON_LENGTH = 2000
+
+
+def _dataset_name(_form: FlaskForm, field: Field) -> None:
+    """The catalogue's own name rules (one place), reported on the field."""
+    try:
+        validate_name(field.data or "", "dataset")
+    except UserError as exc:
+        raise ValidationError(str(exc)) from exc
 
 
 class UploadForm(FlaskForm):  # type: ignore[misc]
@@ -15,11 +25,7 @@ class UploadForm(FlaskForm):  # type: ignore[misc]
 
     dataset = StringField(
         "Dataset",
-        validators=[
-            DataRequired(),
-            Length(max=DATASET_NAME_LENGTH),
-            Regexp(r"^[^/]*$", message="a dataset name cannot contain '/'"),
-        ],
+        validators=[_dataset_name],
         description="A new name creates a dataset; an existing name adds a version to it.",
     )
     reason = TextAreaField(

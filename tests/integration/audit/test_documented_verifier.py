@@ -10,6 +10,7 @@ import pytest
 from audit.query import AuditFilter
 from lims.services import audit_trail, catalogue, changes
 from lims.services.context import ServiceContext
+from tests.factories import as_project_admin
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "audit.md"
 
@@ -26,8 +27,10 @@ def _documented_verify() -> object:
 def test_documented_verifier_accepts_a_full_export_and_catches_an_edit(
     ctx: ServiceContext, admin_ctx: ServiceContext, tmp_path: Path
 ) -> None:
-    project = catalogue.create_project(ctx, name="Battery")
-    changes.update_project(ctx, project.id, name="Zoë's cells \u2028", reason="naming")
+    project = catalogue.create_project(as_project_admin(ctx), name="Battery")
+    changes.update_project(
+        as_project_admin(ctx), project.id, name="Zoë's cells \u2028", reason="naming"
+    )
     ctx.uow.commit()
     export = tmp_path / "trail.jsonl"
     export.write_text(

@@ -15,13 +15,18 @@ from lims.errors import PermissionDeniedError
 from lims.runtime.resources import Resources
 from lims.services import audit_trail, catalogue, changes
 from lims.services.context import ServiceContext
+from tests.factories import as_project_admin
 
 
 @pytest.fixture
 def trail(ctx: ServiceContext) -> str:
-    project = catalogue.create_project(ctx, name="Battery")
-    changes.update_project(ctx, project.id, description="LFP cells", reason="scope clarified")
-    changes.update_project(ctx, project.id, name="Battery 2026", reason="naming convention")
+    project = catalogue.create_project(as_project_admin(ctx), name="Battery")
+    changes.update_project(
+        as_project_admin(ctx), project.id, description="LFP cells", reason="scope clarified"
+    )
+    changes.update_project(
+        as_project_admin(ctx), project.id, name="Battery 2026", reason="naming convention"
+    )
     ctx.uow.commit()
     return str(project.id)
 
@@ -76,9 +81,11 @@ def test_csv_export_has_every_event_and_is_itself_audited(
 
 
 @pytest.mark.req("P11-03", "A11-11")
-def test_pdf_export_is_paginated_and_readable(auditor_ctx: ServiceContext, trail: str) -> None:
+def test_pdf_export_is_paginated_and_readable(
+    ctx: ServiceContext, auditor_ctx: ServiceContext, trail: str
+) -> None:
     for i in range(60):
-        changes.add_note(auditor_ctx, "project", __import__("uuid").UUID(trail), f"note {i}")
+        changes.add_note(ctx, "project", __import__("uuid").UUID(trail), f"note {i}")
     pdf = audit_trail.export_audit_pdf(auditor_ctx, AuditFilter(object_id=trail), lab_name="Lab X")
     reader = PdfReader(io.BytesIO(pdf))
     pages = len(reader.pages)

@@ -14,7 +14,7 @@ from lims.errors import ConflictError, NotFoundError, UserError
 from lims.services import catalogue, changes
 from lims.services.context import ServiceContext
 from lims.services.ingest import IngestTarget, ingest_path
-from tests.factories import make_sample, write_volume
+from tests.factories import as_project_admin, make_sample, write_volume
 
 
 def _events(ctx: ServiceContext, object_id: str) -> list[AuditEvent]:
@@ -27,8 +27,10 @@ def _events(ctx: ServiceContext, object_id: str) -> list[AuditEvent]:
 
 @pytest.mark.req("P11-07", "A11-10")
 def test_project_edit_records_old_and_new_values_and_reason(ctx: ServiceContext) -> None:
-    project = catalogue.create_project(ctx, name="Battery", description="cells")
-    changes.update_project(ctx, project.id, name="Battery 2026", reason="naming convention")
+    project = catalogue.create_project(as_project_admin(ctx), name="Battery", description="cells")
+    changes.update_project(
+        as_project_admin(ctx), project.id, name="Battery 2026", reason="naming convention"
+    )
     events = _events(ctx, str(project.id))
     assert [e.action for e in events] == ["project.create", "project.update"]
     update = events[-1]
@@ -43,9 +45,9 @@ def test_project_edit_records_old_and_new_values_and_reason(ctx: ServiceContext)
 def test_change_without_reason_is_refused_and_changes_nothing(
     ctx: ServiceContext, reason: str
 ) -> None:
-    project = catalogue.create_project(ctx, name="Battery")
+    project = catalogue.create_project(as_project_admin(ctx), name="Battery")
     with pytest.raises(UserError, match="needs a reason"):
-        changes.update_project(ctx, project.id, name="Other", reason=reason)
+        changes.update_project(as_project_admin(ctx), project.id, name="Other", reason=reason)
     with pytest.raises(UserError, match="needs a reason"):
         changes.retire(ctx, "project", project.id, reason=reason)
     assert project.name == "Battery"
@@ -95,7 +97,7 @@ def test_three_metadata_edits_give_four_readable_versions(
 
 
 def test_notes_are_appended_and_audited(ctx: ServiceContext) -> None:
-    project = catalogue.create_project(ctx, name="Battery")
+    project = catalogue.create_project(as_project_admin(ctx), name="Battery")
     changes.add_note(ctx, "project", project.id, "Sample arrived cracked.")
     changes.add_note(ctx, "project", project.id, "Correction: only the lid was cracked.")
     notes = changes.notes_of(ctx, "project", project.id)

@@ -21,7 +21,7 @@ from lims.services.ingest import (
     stage_stream,
 )
 from lims.storage.errors import SourceReadError
-from tests.factories import make_sample, write_volume
+from tests.factories import as_project_admin, make_sample, write_volume
 
 TARGET = IngestTarget(project="Battery", sample="Cell 7", dataset="scan-001")
 
@@ -152,10 +152,10 @@ def test_reason_is_required_and_duplicate_paths_refused(ctx: ServiceContext) -> 
 
 
 def test_duplicate_project_name_is_refused(ctx: ServiceContext) -> None:
-    create_project(ctx, name="Battery")
+    create_project(as_project_admin(ctx), name="Battery")
     ctx.uow.commit()
     with pytest.raises(ConflictError, match="already exists"):
-        create_project(ctx, name="battery")
+        create_project(as_project_admin(ctx), name="battery")
 
 
 def test_path_escaping_the_dataset_is_refused(ctx: ServiceContext) -> None:

@@ -21,7 +21,13 @@ def _example_url(app: Flask, endpoint: str, arguments: set[str]) -> str:
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
     for name in arguments:
         converter = rule._converters[name]
-        values[name] = uuid.uuid4() if type(converter).__name__ == "UUIDConverter" else "x"
+        kind = type(converter).__name__
+        if kind == "UUIDConverter":
+            values[name] = uuid.uuid4()
+        elif kind == "AnyConverter":
+            values[name] = min(converter.items)
+        else:
+            values[name] = "x"
     with app.test_request_context():
         from flask import url_for
 

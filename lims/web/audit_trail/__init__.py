@@ -1,0 +1,1 @@
+"""The audit trail pages: search, export (CSV, PDF) and chain verification."""

@@ -1,0 +1,1 @@
+"""Changing records from their pages: edit, retire, notes, metadata; history and retirements."""
