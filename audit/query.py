@@ -70,6 +70,8 @@ class EventView:
 def _show(value: object) -> str:
     if value is None:
         return "—"
+    if value == "":
+        return "(empty)"
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, sort_keys=True)

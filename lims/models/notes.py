@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lims.db.base import Base
 from lims.db.types import CreatedAt, UuidPk
+from lims.models.users import User
 
 
 class Note(Base):
@@ -26,3 +27,5 @@ class Note(Base):
     body: Mapped[str] = mapped_column(Text)
     author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[CreatedAt]
+
+    author: Mapped[User] = relationship()

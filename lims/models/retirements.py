@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lims.db.base import Base
 from lims.db.types import CreatedAt, UuidPk
+from lims.models.users import User
 
 
 class Retirement(Base):
@@ -26,3 +27,5 @@ class Retirement(Base):
     reason: Mapped[str] = mapped_column(Text)
     retired_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     retired_at: Mapped[CreatedAt]
+
+    retired_by: Mapped[User] = relationship()

@@ -78,6 +78,28 @@ def _require_reviewer(ctx: ServiceContext) -> None:
     access.check(ctx, Permission.AUDIT_REVIEW)
 
 
+OBJECT_TYPES = (
+    "project",
+    "sample",
+    "dataset",
+    "dataset_version",
+    "version_file",
+    "user",
+    "audit_trail",
+)
+
+
+def can_review(ctx: ServiceContext) -> bool:
+    """True when the caller may read the whole audit trail (for menus and buttons)."""
+    return ctx.require_identity().can(Permission.AUDIT_REVIEW)
+
+
+def verify_for(ctx: ServiceContext) -> ChainReport:
+    """Verify the chain on a reviewer's request (same permission as reading the trail)."""
+    _require_reviewer(ctx)
+    return verify_audit_trail(ctx.uow, ctx.settings)
+
+
 def search_audit(
     ctx: ServiceContext, criteria: AuditFilter, *, page: int = 1, per_page: int = 100
 ) -> tuple[list[EventView], int]:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from audit import EventDraft
 from lims.auth.roles import Permission
 from lims.errors import ConflictError, NotFoundError, UserError
-from lims.models import Dataset, DatasetVersion, Project, Sample, VersionFile
+from lims.models import Dataset, DatasetVersion, Project, Retirement, Sample, VersionFile
 from lims.services import access
 from lims.services.context import ServiceContext
 
@@ -69,6 +69,12 @@ def create_sample(
     identity = ctx.require_identity()
     project = find_project(ctx, project_name)
     access.check(ctx, Permission.SAMPLE_WRITE, project.id)
+    if ctx.uow.session.scalar(
+        select(Retirement.id).where(
+            Retirement.object_type == "project", Retirement.object_id == project.id
+        )
+    ):
+        raise ConflictError("the project is retired: nothing can be added to it")
     clean = validate_name(name, "sample")
     session = ctx.uow.session
     if session.scalar(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from audit import EventDraft
 from lims.auth.roles import Permission
@@ -69,6 +69,7 @@ def update_project(
     project = ctx.uow.session.get(Project, project_id)
     if project is None:
         raise NotFoundError("no such project")
+    refuse_if_retired(ctx, ("project", project.id))
     wanted = {
         "name": validate_name(name, "project") if name is not None else None,
         "description": description.strip() if description is not None else None,
@@ -103,6 +104,7 @@ def update_sample(
     access.check_visible(ctx, sample.project_id if sample else None, "sample")
     assert sample is not None  # noqa: S101 - check_visible refused a missing one
     access.check(ctx, Permission.SAMPLE_WRITE, sample.project_id)
+    refuse_if_retired(ctx, ("project", sample.project_id), ("sample", sample.id))
     wanted = {
         "name": validate_name(name, "sample") if name is not None else None,
         "description": description.strip() if description is not None else None,
@@ -172,6 +174,46 @@ def retirement_of(ctx: ServiceContext, object_type: str, object_id: uuid.UUID) -
     ).first()
 
 
+def retirements_of(
+    ctx: ServiceContext, object_type: str, object_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Retirement]:
+    """The retirements among many records of one type, by record id (for lists)."""
+    if not object_ids:
+        return {}
+    rows = ctx.uow.session.scalars(
+        select(Retirement).where(
+            Retirement.object_type == object_type, Retirement.object_id.in_(object_ids)
+        )
+    )
+    return {r.object_id: r for r in rows}
+
+
+def refuse_if_retired(ctx: ServiceContext, *records: tuple[str, uuid.UUID | None]) -> None:
+    """Refuse adding to or changing a retired record or anything inside one.
+
+    Args:
+        ctx: the caller.
+        *records: (type, id) of the record and of its parents (project, sample, dataset).
+
+    Raises:
+        ConflictError: naming the retired record.
+    """
+    wanted = [(t, i) for t, i in records if i is not None]
+    if not wanted:
+        return
+    retired = ctx.uow.session.execute(
+        select(Retirement.object_type).where(
+            or_(*(and_(Retirement.object_type == t, Retirement.object_id == i) for t, i in wanted))
+        )
+    ).first()
+    if retired is not None:
+        what = retired[0].replace("_", " ")
+        raise ConflictError(
+            f"the {what} is retired: it can be read, but nothing can be added "
+            "to it or changed in it"
+        )
+
+
 def amend_metadata(
     ctx: ServiceContext, dataset_id: uuid.UUID, metadata: dict[str, Any], *, reason: str
 ) -> DatasetVersion:
@@ -185,6 +227,9 @@ def amend_metadata(
     dataset = session.get(Dataset, dataset_id)
     if dataset is None or not dataset.versions:
         raise NotFoundError("no such dataset")
+    refuse_if_retired(
+        ctx, ("project", project_id), ("sample", dataset.sample_id), ("dataset", dataset.id)
+    )
     latest = dataset.versions[-1]
     if latest.metadata_ == metadata:
         raise UserError("nothing to change: the metadata is the same")

@@ -24,6 +24,7 @@ from lims.errors import UserError
 from lims.models import Blob, Dataset, DatasetVersion
 from lims.services import access
 from lims.services.catalogue import find_sample, validate_name
+from lims.services.changes import refuse_if_retired
 from lims.services.context import ServiceContext
 from lims.storage.blobstore import StoredBlob
 from lims.storage.errors import SourceReadError
@@ -165,6 +166,7 @@ def commit_ingest(
         raise UserError("an ingest needs a reason (for example 'acquired on instrument X')")
     sample = find_sample(ctx, target.project, target.sample)
     access.check(ctx, Permission.DATA_WRITE, sample.project_id)
+    refuse_if_retired(ctx, ("project", sample.project_id), ("sample", sample.id))
     name = validate_name(target.dataset, "dataset")
     session = ctx.uow.session
     dataset = session.scalars(
@@ -184,6 +186,7 @@ def commit_ingest(
                 changes={"sample_id": [None, str(sample.id)], "name": [None, name]},
             )
         )
+    refuse_if_retired(ctx, ("dataset", dataset.id))
     files = [FileEntry(s.path, s.blob.sha256, s.blob.size_bytes) for s in staged]
     version = commit_version(
         session,

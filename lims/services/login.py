@@ -419,3 +419,32 @@ def change_password(
             "user.password_change", "user", str(user.id), {"must_change_password": [True, False]}
         ),
     )
+
+
+def still_enabled_in_directory(
+    uow: UnitOfWork, identity: Identity, directory: Directory | None
+) -> bool:
+    """Whether a logged-in directory user still exists and is enabled there.
+
+    Called per request (at most every CTVAULT_LDAP_RECHECK_S): a user disabled in the
+    directory is refused at the next request, not only at the next login. A refusal is
+    audited. Local accounts and setups without a directory always pass.
+    """
+    user = uow.session.get(User, identity.user_id)
+    if directory is None or user is None or user.auth_source != "ldap":
+        return True
+    entry = directory.lookup(user.username)
+    if entry is not None and entry.directory_uuid == user.directory_uuid:
+        return True
+    record(
+        uow.session,
+        Actor(user.id, identity.printed_name, identity.context),
+        EventDraft(
+            "session.end",
+            "user",
+            str(user.id),
+            reason="disabled or removed in the directory",
+        ),
+    )
+    uow.commit()
+    return False
