@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
 from typing import Any
 
@@ -190,15 +191,20 @@ class MailSink:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
-        self._controller = Controller(self, hostname="127.0.0.1", port=0)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_DATA(self, _server: object, _session: object, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(message_from_bytes(envelope.content, _class=EmailMessage))
+        self.messages.append(
+            message_from_bytes(envelope.content, _class=EmailMessage, policy=default)
+        )
         return "250 OK"
 
     def start(self) -> int:
         self._controller.start()
-        return int(self._controller.server.sockets[0].getsockname()[1])
+        return self.port
 
     def stop(self) -> None:
         self._controller.stop()
