@@ -39,7 +39,7 @@ def build_job_resources(settings: Settings) -> context.JobResources:
         raise ConfigurationError(
             "a worker needs DATABASE_URL and REDIS_URL (ctvault serve passes its own)"
         )
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, role=settings.db_role or None)
     store = BlobStore(settings.blob_dir)
     store.ensure()
     return context.JobResources(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,6 +46,21 @@ class SourceImage(Protocol):
 
     def close(self) -> None:
         """Release file handles."""
+        ...
+
+
+@runtime_checkable
+class BandedImage(Protocol):
+    """A source that can also stream a 2D image as row bands (huge mosaics stay bounded)."""
+
+    info: ImageInfo
+
+    def iter_bands(self, rows: int) -> Iterator[NDArray[Any]]:
+        """Yield consecutive row bands of at most ``rows`` rows of a 2D image.
+
+        Raises:
+            ValueError: the image is a volume (use ``iter_slabs``) or ``rows`` < 1.
+        """
         ...
 
 

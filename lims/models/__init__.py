@@ -2,6 +2,7 @@
 
 from lims.models.blobs import Blob
 from lims.models.datasets import Dataset, DatasetVersion, VersionFile
+from lims.models.derivatives import VersionDerivative, VersionPreparation
 from lims.models.notes import Note
 from lims.models.projects import Project, Sample
 from lims.models.retirements import Retirement
@@ -19,5 +20,7 @@ __all__ = [
     "RoleAssignment",
     "Sample",
     "User",
+    "VersionDerivative",
     "VersionFile",
+    "VersionPreparation",
 ]

@@ -19,6 +19,7 @@ from lims.services.context import ServiceContext
 from lims.services.login import Directory
 from lims.settings import Settings
 from lims.storage.blobstore import BlobStore
+from processing.queues import JobQueue
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -40,7 +41,11 @@ class Resources:
     def service_context(self, uow: UnitOfWork, identity: Identity | None) -> ServiceContext:
         """The context services receive for one unit of work."""
         return ServiceContext(
-            uow=uow, identity=identity, blobstore=self.blobstore, settings=self.settings
+            queues=JobQueue(self.redis),
+            uow=uow,
+            identity=identity,
+            blobstore=self.blobstore,
+            settings=self.settings,
         )
 
     def close(self) -> None:

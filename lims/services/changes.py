@@ -18,6 +18,7 @@ from lims.models import Dataset, DatasetVersion, Note, Project, Retirement, Samp
 from lims.services import access
 from lims.services.catalogue import validate_name
 from lims.services.context import ServiceContext
+from lims.services.preparation import schedule_preparation
 from lims.storage.versions import FileEntry, commit_version
 
 RETIRABLE = {
@@ -237,6 +238,7 @@ def amend_metadata(
     version = commit_version(
         session, dataset, files=files, author_id=identity.user_id, reason=why, metadata=metadata
     )
+    schedule_preparation(ctx, version.id)
     changed = sorted(
         set(latest.metadata_) ^ set(metadata)
         | {k for k in metadata if latest.metadata_.get(k) != metadata.get(k)}

@@ -10,6 +10,7 @@ from lims.db.uow import UnitOfWork
 from lims.errors import AuthenticationError
 from lims.settings import Settings
 from lims.storage.blobstore import BlobStore
+from processing.queues import JobQueue
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -20,6 +21,7 @@ class ServiceContext:
     identity: Identity | None
     blobstore: BlobStore
     settings: Settings
+    queues: JobQueue | None = None
 
     def require_identity(self) -> Identity:
         """The acting user; services that change records need one."""

@@ -26,6 +26,7 @@ from lims.services import access
 from lims.services.catalogue import find_sample, validate_name
 from lims.services.changes import refuse_if_retired
 from lims.services.context import ServiceContext
+from lims.services.preparation import schedule_preparation
 from lims.storage.blobstore import StoredBlob
 from lims.storage.errors import SourceReadError
 from lims.storage.versions import FileEntry, commit_version, normalize_relative_path
@@ -196,6 +197,7 @@ def commit_ingest(
         reason=reason,
         metadata=metadata,
     )
+    schedule_preparation(ctx, version.id)
     ctx.audit(
         EventDraft(
             action="version.create",

@@ -7,6 +7,7 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from lims.auth.ldap import DirectoryUnavailableError
 from lims.errors import (
     AuthenticationError,
     ConflictError,
@@ -22,6 +23,7 @@ from lims.web.uploads.batches import UploadTooLargeError
 logger = logging.getLogger(__name__)
 
 _STATUS: tuple[tuple[type[UserError], int], ...] = (
+    (DirectoryUnavailableError, 503),
     (NotFoundError, 404),
     (PermissionDeniedError, 403),
     (ConflictError, 409),
@@ -31,7 +33,7 @@ _STATUS: tuple[tuple[type[UserError], int], ...] = (
 )
 BAD_REQUEST = 400
 SERVER_ERROR = 500
-JSON_BLUEPRINTS = frozenset({"uploads"})
+JSON_BLUEPRINTS = frozenset({"uploads", "api"})
 
 
 def status_for(error: UserError) -> int:
@@ -53,9 +55,12 @@ def wants_json() -> bool:
 def error_response(message: str, status: int, title: str | None = None) -> tuple[Response, int]:
     """A JSON body or the error page carrying a one-line message."""
     if wants_json():
-        return jsonify(error=message), status
-    page = render_template("error.html", status=status, title=title, message=message)
-    return Response(page, mimetype="text/html"), status
+        response = jsonify(error=message)
+    else:
+        page = render_template("error.html", status=status, title=title, message=message)
+        response = Response(page, mimetype="text/html")
+    response.status_code = status
+    return response, status
 
 
 def _user_error(error: UserError) -> tuple[Response, int]:
