@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import uuid
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from audit.chain import GENESIS_HASH, canonical_json, event_hash, format_time
-from audit.models import AuditEvent
+from audit.chain import canonical_json
 
-# Any constant works; it only has to be the same for every writer of the chain.
+# Any constant works; it only has to be the same for every writer of the chain (it is also
+# written into migration 0008, which appends under it).
 CHAIN_LOCK_KEY = 0x63747661756C74  # "ctvault"
-_LOCK_HEAD_AND_CLOCK = text("SELECT * FROM ctvault_audit_head(:key)")
+_APPEND = text(
+    "SELECT seq, occurred_at, prev_hash, hash FROM ctvault_audit_append("
+    ":actor_id, :actor_name, :action, :object_type, :object_id, :changes, :reason, :context)"
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -42,44 +46,36 @@ class EventDraft:
     reason: str = ""
 
 
-def record(session: Session, actor: Actor, draft: EventDraft) -> AuditEvent:
+@dataclasses.dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """Where an event landed in the chain."""
+
+    seq: int
+    occurred_at: dt.datetime
+    prev_hash: str
+    hash: str
+
+
+def record(session: Session, actor: Actor, draft: EventDraft) -> RecordedEvent:
     """Chain and insert one event in the session's current transaction.
 
-    A transaction-scoped advisory lock serialises writers, so concurrent transactions produce
-    one linear chain; the time comes from the database clock after the lock is taken, so
-    times never run backwards along the chain.
+    The database function ``ctvault_audit_append`` serialises writers with a
+    transaction-scoped advisory lock (so concurrent transactions make one linear chain),
+    stamps the time from the database clock, and computes the hash of the canonical line;
+    the application role has no other way to write an event.
     """
-    last_seq, last_hash, occurred_at = session.execute(
-        _LOCK_HEAD_AND_CLOCK, {"key": CHAIN_LOCK_KEY}
-    ).one()
-    seq, prev_hash = (last_seq + 1, last_hash) if last_seq else (1, GENESIS_HASH)
-    fields: dict[str, Any] = {
-        "seq": seq,
-        "occurred_at": format_time(occurred_at),
-        "actor_id": str(actor.user_id) if actor.user_id else None,
-        "actor_name": actor.name,
-        "action": draft.action,
-        "object_type": draft.object_type,
-        "object_id": draft.object_id,
-        "changes": draft.changes,
-        "reason": draft.reason,
-        "context": actor.context,
-        "prev_hash": prev_hash,
-    }
-    event = AuditEvent(
-        seq=seq,
-        occurred_at=occurred_at,
-        actor_id=actor.user_id,
-        actor_name=actor.name,
-        action=draft.action,
-        object_type=draft.object_type,
-        object_id=draft.object_id,
-        changes=canonical_json(draft.changes),
-        reason=draft.reason,
-        context=canonical_json(actor.context),
-        prev_hash=prev_hash,
-        hash=event_hash(fields),
-    )
-    session.add(event)
     session.flush()
-    return event
+    row = session.execute(
+        _APPEND,
+        {
+            "actor_id": actor.user_id,
+            "actor_name": actor.name,
+            "action": draft.action,
+            "object_type": draft.object_type,
+            "object_id": draft.object_id,
+            "changes": canonical_json(draft.changes),
+            "reason": draft.reason,
+            "context": canonical_json(actor.context),
+        },
+    ).one()
+    return RecordedEvent(row.seq, row.occurred_at, row.prev_hash, row.hash)

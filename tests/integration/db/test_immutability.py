@@ -71,3 +71,38 @@ def test_stored_blob_cannot_be_opened_for_writing_by_its_owner_mode(
 ) -> None:
     blob = next(p for p in (committed.blobstore.root / "blobs").rglob("*") if p.is_file())
     assert blob.stat().st_mode & 0o777 == 0o444
+
+
+@pytest.mark.req("P11-08")
+def test_app_role_cannot_insert_audit_events_directly_only_through_the_function(
+    committed: ServiceContext,
+) -> None:
+    session = committed.uow.session
+    with pytest.raises(DBAPIError, match="permission denied"), session.begin_nested():
+        session.execute(
+            text(
+                "INSERT INTO audit_events (seq, occurred_at, actor_name, action, object_type,"
+                " object_id, changes, reason, context, prev_hash, hash) VALUES (999, now(), 'x',"
+                " 'forged', 'x', 'x', '{}', '', '{}', repeat('0', 64), repeat('1', 64))"
+            )
+        )
+    before = session.execute(text("SELECT max(seq) FROM audit_events")).scalar_one()
+    session.execute(
+        text(
+            "SELECT * FROM ctvault_audit_append(NULL, 'system:test', 'test.append', 'x', 'y',"
+            " '{}', '', '{}')"
+        )
+    )
+    assert session.execute(text("SELECT max(seq) FROM audit_events")).scalar_one() == before + 1
+
+
+def test_the_lock_key_in_the_append_function_is_the_checkpoint_lock_key() -> None:
+    from audit.recorder import CHAIN_LOCK_KEY
+
+    migration = (
+        Path(__file__).resolve().parents[3]
+        / "migrations"
+        / "versions"
+        / "0008_audit_append_function.py"
+    ).read_text()
+    assert f"CHAIN_LOCK_KEY = {CHAIN_LOCK_KEY}" in migration
