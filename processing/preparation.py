@@ -18,7 +18,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from lims.formats.registry import group_files, open_image
 from lims.imaging.thumbnails import thumbnail_png
@@ -34,7 +34,11 @@ from lims.storage.blobstore import BlobStore
 from processing.context import JobResources
 
 _log = logging.getLogger(__name__)
-AXES = (("ortho_z", "z"), ("ortho_y", "y"), ("ortho_x", "x"))
+AXES: tuple[tuple[str, Literal["z", "y", "x"]], ...] = (
+    ("ortho_z", "z"),
+    ("ortho_y", "y"),
+    ("ortho_x", "x"),
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -149,7 +153,9 @@ def _attributes(info: Any) -> dict[str, Any]:  # noqa: ANN401 - CanonicalInfo
 
 def _previews(store: BlobStore, array: CanonicalArray, *, is_volume: bool) -> list[Derived]:
     shape = array.shape(0)
-    planes = [("thumbnail", "z", shape[0] // 2 if is_volume else 0)]
+    planes: list[tuple[str, Literal["z", "y", "x"], int]] = [
+        ("thumbnail", "z", shape[0] // 2 if is_volume else 0)
+    ]
     if is_volume:
         planes += [(kind, axis, shape["zyx".index(axis)] // 2) for kind, axis in AXES]
     previews = []
