@@ -87,6 +87,15 @@ class Settings:
         "Folder with the npm front-end packages (htmx, OpenSeadragon). Default: ./node_modules"
         " of the source checkout.",
     )
+    tile_cache_dir: Path | None = _setting(
+        "CTVAULT_TILE_CACHE_DIR",
+        "Folder for rendered IIIF tiles (safe to delete). Default: DATA_DIR/tiles.",
+    )
+    tile_accel_prefix: str | None = _setting(
+        "CTVAULT_TILE_ACCEL_PREFIX",
+        "Behind nginx: internal location that maps to the tile cache folder; tiles are then"
+        " sent with X-Accel-Redirect after the access check. Unset: ctvault sends the bytes.",
+    )
     production: bool = _setting(
         "CTVAULT_PRODUCTION", "1 behind HTTPS: secure cookies and HSTS.", default=False
     )

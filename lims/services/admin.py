@@ -203,3 +203,15 @@ def retire_user(ctx: ServiceContext, user_id: uuid.UUID, *, reason: str) -> User
         EventDraft("user.retire", "user", str(user.id), {"retired": [False, True]}, reason=why)
     )
     return user
+
+
+def revoke_sessions(ctx: ServiceContext, user_id: uuid.UUID, *, reason: str) -> User:
+    """Record that an administrator ends every session of a user (P11-33).
+
+    The session store lives in the web layer, which ends the sessions after this commits;
+    tokens are revoked by their owner or by disabling the account.
+    """
+    why = _why(reason)
+    user = _user(ctx, user_id)
+    ctx.audit(EventDraft("user.sessions_revoke", "user", str(user.id), {}, reason=why))
+    return user

@@ -7,9 +7,11 @@ from flask_wtf.csrf import CSRFProtect
 
 from lims.runtime.resources import Resources, build_resources, secret_key
 from lims.settings import Settings
-from lims.web import context, errors, filters, health, security, vendor
+from lims.web import api, context, errors, filters, health, security, sessions, vendor
+from lims.web.admin.views import blueprint as admin_blueprint
 from lims.web.audit_trail.views import blueprint as audit_blueprint
 from lims.web.auth import guard
+from lims.web.auth.account import blueprint as account_blueprint
 from lims.web.auth.views import blueprint as auth_blueprint
 from lims.web.catalogue.views import blueprint as catalogue_blueprint
 from lims.web.records.views import blueprint as records_blueprint
@@ -44,6 +46,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     )
     security.configure(app, production=settings.production)
     app.extensions[EXTENSION] = resources
+    sessions.init_app(app, resources.redis, settings, lambda: resources.clock.now().timestamp())
     context.init_app(app)
     # The login guard runs before CSRF so an anonymous POST is sent to the login page.
     guard.init_app(app)
@@ -51,6 +54,8 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     # The raw-body upload endpoint checks its token header itself, after raising the body
     # limit: CSRFProtect would read the body as a form under the small form limit.
     csrf.exempt(stage_file)
+    # The API takes bearer tokens only, never the session cookie: no CSRF to forge.
+    csrf.exempt(api.blueprint)
     errors.init_app(app)
     filters.init_app(app)
     app.register_blueprint(health.blueprint)
@@ -60,4 +65,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.register_blueprint(uploads_blueprint)
     app.register_blueprint(records_blueprint)
     app.register_blueprint(audit_blueprint)
+    app.register_blueprint(account_blueprint)
+    app.register_blueprint(admin_blueprint)
+    app.register_blueprint(api.blueprint)
     return app

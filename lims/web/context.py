@@ -37,6 +37,17 @@ def uow() -> UnitOfWork:
     return cast("UnitOfWork", unit)
 
 
+def detach_uow() -> UnitOfWork:
+    """Take the request's unit of work away from the request's hooks.
+
+    For streamed responses: the body is produced after the request has ended, so the caller
+    closes the unit of work itself once the last byte is out.
+    """
+    unit = uow()
+    g.pop(_UOW, None)
+    return unit
+
+
 def commit() -> None:
     """Commit the request's unit of work now."""
     unit = g.get(_UOW)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 
 from flask import Flask
 
+from lims.auth.roles import Permission
 from lims.models import User
+from lims.services import audit_trail
 from lims.web import context
 
 _UNITS = ("bytes", "kB", "MB", "GB", "TB", "PB")
@@ -85,4 +88,19 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(printed_name, "printed_name")
     app.add_template_filter(pretty_json, "pretty_json")
     app.add_template_filter(compact_json, "compact_json")
-    app.context_processor(lambda: {"current_identity": context.identity()})
+    app.context_processor(_template_globals)
+
+
+def _template_globals() -> dict[str, object]:
+    identity = context.identity()
+    review = identity is not None and audit_trail.can_review(context.service_context())
+    return {"current_identity": identity, "can": can, "can_review_audit": review}
+
+
+def can(permission: str, project_id: uuid.UUID | None = None) -> bool:
+    """Whether the current user holds a permission (within a project): shows actions only.
+
+    The server refuses regardless: every service checks the permission again.
+    """
+    identity = context.identity()
+    return identity is not None and identity.can(Permission(permission), project_id)

@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any, cast
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, current_app
 from flask.sessions import SecureCookieSession, SessionInterface, session_json_serializer
 from redis import Redis
 
@@ -89,9 +89,14 @@ class SessionStore:
         self.idle_s = max(settings.session_idle_minutes, 1) * 60
         self.max_s = max(settings.session_max_hours, 1) * 3600
 
-    def key(self, sid: str) -> str:
+    @staticmethod
+    def key_of(sid: str) -> str:
         """The Redis key of a session id."""
         return _PREFIX + _digest(sid)
+
+    def key(self, sid: str) -> str:
+        """The Redis key of a session id."""
+        return self.key_of(sid)
 
     def read(self, sid: str) -> dict[str, str] | None:
         """The stored fields of a live session, or None."""
@@ -232,6 +237,6 @@ def init_app(app: Flask, redis: Redis[bytes], settings: Settings, now: Callable[
     app.session_interface = RedisSessionInterface(SessionStore(redis, settings), now)
 
 
-def store(app: Flask) -> SessionStore:
-    """The application's session store."""
-    return cast("RedisSessionInterface", app.session_interface).store
+def current_store() -> SessionStore:
+    """The running application's session store."""
+    return cast("RedisSessionInterface", current_app.session_interface).store

@@ -1,23 +1,24 @@
 """The audit trail page: filter, page through, export exactly the filter, verify the chain.
 
-Only administrators may review the whole trail for now (the services refuse anyone else with
-PermissionDeniedError, shown as the friendly 403 page). Exports are audited: the export
-event is committed before the first byte leaves, so a download that fails half-way is still
-on record.
+Only holders of ``audit.review`` (reviewers, auditors, administrators) may review the whole
+trail; the services refuse anyone else with PermissionDeniedError, the friendly 403 page.
+Exports are audited: the export event is committed before the first byte leaves, so a
+download that fails half-way is still on record.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
-from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask import Blueprint, Response, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from audit.query import EventView
 from audit.verify import ChainReport
-from lims.auth.identity import require_admin
+from lims.auth.roles import Permission
 from lims.errors import UserError
-from lims.services import audit_trail
+from lims.services import access, audit_trail
 from lims.web import context
 from lims.web.audit_trail.query import OBJECT_TYPES, FilterForm, page_number, parse_filter
 from lims.web.records.trail import SEGMENTS
@@ -41,7 +42,7 @@ def _page(
     events: list[EventView] = []
     total = 0
     if form is None:
-        require_admin(ctx.require_identity(), "review the whole audit trail")
+        access.check(ctx, Permission.AUDIT_REVIEW)
     else:
         events, total = audit_trail.search_audit(ctx, form.criteria, page=page, per_page=PER_PAGE)
     body = render_template(
@@ -92,13 +93,18 @@ def export_csv() -> BaseResponse:
     """The matching events as CSV, oldest first, streamed; the export is audited first."""
     form = parse_filter(request.args)
     lines = audit_trail.export_audit_csv(context.service_context(), form.criteria)
-    # Commit the audit.export event now: the body is streamed after the view returns.
+    # Commit the audit.export event now: the body is streamed after the view returns, from
+    # this unit of work, which the stream closes when done (the request's hooks ran by then).
     context.commit()
-    return Response(
-        stream_with_context(lines),
-        mimetype="text/csv",
-        headers=_download_headers("csv"),
-    )
+    unit = context.detach_uow()
+
+    def stream() -> Iterator[str]:
+        try:
+            yield from lines
+        finally:
+            unit.close()
+
+    return Response(stream(), mimetype="text/csv", headers=_download_headers("csv"))
 
 
 @blueprint.get("/export.pdf")
@@ -115,8 +121,7 @@ def export_pdf() -> BaseResponse:
 @blueprint.get("/verify")
 def verify() -> tuple[str, int] | str:
     """Verify the whole hash chain on demand (it reads every event: seconds on big trails)."""
-    require_admin(context.require_identity(), "verify the audit trail")
-    report = audit_trail.verify_audit_trail(context.uow(), context.resources().settings)
+    report = audit_trail.verify_for(context.service_context())
     if request.headers.get("HX-Request") == "true":
         return render_template("audit/_verify.html", report=report)
     form, error = _filter_or_error()

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, PasswordField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange
 
 from lims.services.tokens import MAX_DAYS, SCOPES
+
+SCOPE_LABELS = {"read": "read only", "write": "read and write"}
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
@@ -54,7 +57,7 @@ class TokenForm(FlaskForm):  # type: ignore[misc]
     )
     scope = RadioField(
         "Scope",
-        choices=[(s, {"read": "read only", "write": "read and write"}[s]) for s in SCOPES],
+        choices=[SelectChoice(s, SCOPE_LABELS[s]) for s in SCOPES],
         default="read",
         validators=[DataRequired()],
     )

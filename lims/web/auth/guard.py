@@ -118,14 +118,14 @@ def log_out(reason: str = sessions.LOGOUT) -> None:
 
 def end_sessions_of(user_id: uuid.UUID, reason: str = sessions.REVOKED) -> int:
     """End every session of a user at once (revocation, disabling, password reset)."""
-    return sessions.store(current_app).end_user_sessions(str(user_id), reason)
+    return sessions.current_store().end_user_sessions(str(user_id), reason)
 
 
 def end_other_sessions() -> int:
     """End the caller's sessions except this one (after a password change)."""
     current = _session()
     identity = context.require_identity()
-    return sessions.store(current_app).end_user_sessions(
+    return sessions.current_store().end_user_sessions(
         str(identity.user_id), sessions.REVOKED, keep=current.sid
     )
 
@@ -196,32 +196,35 @@ def _load_user() -> BaseResponse | None:
         context.set_identity(bearer_identity())
         return None
     current = _session()
-    message = ended_message(current.ended) if current.ended else None
     raw = current.get(USER_ID_KEY)
     if raw is not None:
-        identity = _identity_of(str(raw))
-        if identity is None:
-            log_out(sessions.REFUSED)
-            return _refuse(ended_message(sessions.REFUSED))
-        if not _still_in_directory(identity):
-            log_out(sessions.REVOKED)
-            return _refuse(
-                "Your directory account is disabled or was removed; your session has ended."
-            )
-        context.set_identity(identity)
-        if password_change_pending() and not (
-            is_public(endpoint) or endpoint in PASSWORD_CHANGE_ENDPOINTS
-        ):
-            if wants_json():
-                return _answer("change your password first", FORBIDDEN)
-            flash("Change your password before you go on.", "warning")
-            return redirect(url_for("account.password"))
-        return None
+        return _check_user(str(raw), endpoint)
+    message = ended_message(current.ended) if current.ended else None
     if is_public(endpoint):
         if message and request.method == "GET":
             flash(message, "warning")
         return None
     return _refuse(message)
+
+
+def _check_user(raw: str, endpoint: str | None) -> BaseResponse | None:
+    """Reload the session's user; refuse one that can no longer work, or must change password."""
+    identity = _identity_of(raw)
+    if identity is None:
+        log_out(sessions.REFUSED)
+        return _refuse(ended_message(sessions.REFUSED))
+    if not _still_in_directory(identity):
+        log_out(sessions.REVOKED)
+        return _refuse("Your directory account is disabled or was removed; your session has ended.")
+    context.set_identity(identity)
+    if not password_change_pending() or is_public(endpoint):
+        return None
+    if endpoint in PASSWORD_CHANGE_ENDPOINTS:
+        return None
+    if wants_json():
+        return _answer("change your password first", FORBIDDEN)
+    flash("Change your password before you go on.", "warning")
+    return redirect(url_for("account.password"))
 
 
 def _identity_of(raw: str) -> Identity | None:

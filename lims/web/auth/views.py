@@ -39,6 +39,11 @@ def login() -> BaseResponse | tuple[str, int]:
         return _login_page(LoginForm(formdata=None), TOO_MANY, message)
     if not form.validate_on_submit():
         return _login_page(form, 400 if form.is_submitted() else 200)
+    return _authenticate(form)
+
+
+def _authenticate(form: LoginForm) -> BaseResponse | tuple[str, int]:
+    resources = context.resources()
     try:
         result = login_service.authenticate(
             context.uow(),

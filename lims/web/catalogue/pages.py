@@ -80,7 +80,8 @@ def project_page(
         forms=chosen,
         errors=errors or {},
         error=(errors or {}).get("sample"),
-        trail=trail_of(ctx, "project", project_id),
+        trail=trail_of(ctx, "project", project_id, project.id),
+        project_id=project.id,
     )
     return page, status
 
@@ -109,7 +110,8 @@ def sample_page(
         form=UploadForm(formdata=None),
         forms=chosen,
         errors=errors or {},
-        trail=trail_of(ctx, "sample", sample_id),
+        trail=trail_of(ctx, "sample", sample_id, found.project_id),
+        project_id=found.project_id,
         max_upload_bytes=max_upload_bytes(context.resources().settings),
     )
     return page, status
@@ -143,7 +145,8 @@ def dataset_page(
         form=UploadForm(dataset=found.name, formdata=None),
         forms=chosen,
         errors=errors or {},
-        trail=trail_of(ctx, "dataset", dataset_id),
+        trail=trail_of(ctx, "dataset", dataset_id, found.sample.project_id),
+        project_id=found.sample.project_id,
         max_upload_bytes=max_upload_bytes(context.resources().settings),
     )
     return page, status
@@ -165,7 +168,8 @@ def version_page(
         sample=found.dataset.sample,
         forms=chosen,
         errors=errors or {},
-        trail=trail_of(ctx, "dataset_version", version_id),
+        trail=trail_of(ctx, "dataset_version", version_id, found.dataset.sample.project_id),
+        project_id=found.dataset.sample.project_id,
     )
     return page, status
 

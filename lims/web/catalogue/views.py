@@ -95,7 +95,9 @@ def version(version_id: uuid.UUID) -> Page | str:
     """One version and its files (only the file table when htmx asks for it)."""
     if request.headers.get("HX-Request") == "true":
         found = catalogue.get_version(context.service_context(), version_id)
-        return render_template("catalogue/_files.html", version=found)
+        return render_template(
+            "catalogue/_files.html", version=found, project_id=found.dataset.sample.project_id
+        )
     return version_page(version_id)
 
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from flask import request
 
 from audit.query import EventView
+from lims.auth.roles import Permission
 from lims.models import Note, Retirement
-from lims.services import audit_trail, changes, users
+from lims.services import audit_trail, changes
 from lims.services.context import ServiceContext
-from lims.web import context
 
 T = TypeVar("T")
 
@@ -32,21 +32,7 @@ LABELS = {
     "dataset_version": "dataset version",
 }
 SHOW_RETIRED = "retired"
-
-
-def printed_names(user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Printed names ("Display Name (username)") of note authors and retirers.
-
-    Stopgap until ``Note`` and ``Retirement`` carry a ``User`` relationship: an inactive
-    account shows its short id.
-    """
-    names: dict[uuid.UUID, str] = {}
-    for user_id in set(user_ids):
-        identity = users.load_identity(context.uow(), user_id, {})
-        names[user_id] = (
-            identity.printed_name if identity else f"user {str(user_id)[:8]} (inactive)"
-        )
-    return names
+EDIT_PERMISSION = {"project": Permission.PROJECT_MANAGE, "sample": Permission.SAMPLE_WRITE}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -58,7 +44,7 @@ class Trail:
     retirement: Retirement | None
     history: list[EventView]
     notes: list[Note]
-    names: dict[uuid.UUID, str]
+    project_id: uuid.UUID | None = None
 
     @property
     def segment(self) -> str:
@@ -75,21 +61,28 @@ class Trail:
         """True once the record is retired."""
         return self.retirement is not None
 
+    @property
+    def retire_permission(self) -> str:
+        """The permission that retiring this kind of record needs."""
+        return changes.RETIRE_PERMISSION[self.kind].value
 
-def trail_of(ctx: ServiceContext, kind: str, record_id: uuid.UUID) -> Trail:
-    """Load the retirement, history and notes of one record."""
-    retirement = changes.retirement_of(ctx, kind, record_id)
-    notes = changes.notes_of(ctx, kind, record_id)
-    people = [note.author_id for note in notes]
-    if retirement is not None:
-        people.append(retirement.retired_by_id)
+    @property
+    def edit_permission(self) -> str:
+        """The permission that editing this kind of record needs."""
+        return EDIT_PERMISSION.get(self.kind, Permission.PROJECT_MANAGE).value
+
+
+def trail_of(
+    ctx: ServiceContext, kind: str, record_id: uuid.UUID, project_id: uuid.UUID | None = None
+) -> Trail:
+    """Load the retirement, history and notes of one record (of project ``project_id``)."""
     return Trail(
         kind=kind,
         record_id=record_id,
-        retirement=retirement,
+        retirement=changes.retirement_of(ctx, kind, record_id),
         history=audit_trail.record_history(ctx, kind, str(record_id)),
-        notes=notes,
-        names=printed_names(people),
+        notes=changes.notes_of(ctx, kind, record_id),
+        project_id=project_id,
     )
 
 
@@ -110,15 +103,8 @@ class Listing(Generic[T]):
 def listing(
     ctx: ServiceContext, kind: str, items: Sequence[T], key: Callable[[T], uuid.UUID]
 ) -> Listing[T]:
-    """Split a list into what to show and the retirements of its records.
-
-    One ``retirement_of`` call per record until a batch service exists.
-    """
+    """Split a list into what to show and the retirements of its records (one query)."""
     show = request.args.get(SHOW_RETIRED) == "1"
-    retired: dict[uuid.UUID, Retirement] = {}
-    for item in items:
-        found = changes.retirement_of(ctx, kind, key(item))
-        if found is not None:
-            retired[key(item)] = found
+    retired = changes.retirements_of(ctx, kind, [key(item) for item in items])
     shown = list(items) if show else [item for item in items if key(item) not in retired]
     return Listing(items=shown, retired=retired, show_retired=show)

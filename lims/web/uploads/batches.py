@@ -18,9 +18,10 @@ from __future__ import annotations
 import uuid
 from typing import BinaryIO
 
+from lims.auth.roles import Permission
 from lims.errors import ConflictError, NotFoundError, UserError
 from lims.models import DatasetVersion
-from lims.services import catalogue, ingest
+from lims.services import access, catalogue, changes, ingest
 from lims.services.context import ServiceContext
 from lims.web.uploads.staging import UploadBatch, UploadStaging
 
@@ -45,7 +46,10 @@ def open_batch(
         UserError: no reason.
     """
     identity = ctx.require_identity()
-    catalogue.get_sample(ctx, sample_id)
+    sample = catalogue.get_sample(ctx, sample_id)
+    # Checked before any byte is stored: commit_ingest checks again at the end.
+    access.check(ctx, Permission.DATA_WRITE, sample.project_id)
+    changes.refuse_if_retired(ctx, ("project", sample.project_id), ("sample", sample.id))
     if not reason.strip():
         raise UserError("an upload needs a reason (for example 'acquired on instrument X')")
     sweep_expired(ctx, staging, now)

@@ -1,0 +1,1 @@
+"""User administration: accounts, roles and project membership, sessions."""
