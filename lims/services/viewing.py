@@ -59,6 +59,8 @@ def viewable_version(ctx: ServiceContext, version_id: uuid.UUID) -> ViewableVers
 
 
 def record_first_view(ctx: ServiceContext, version_id: uuid.UUID) -> None:
-    """Audit that the caller opened this version in a viewer (once per session, the web
-    layer decides when it is the first time); the caller commits."""
+    """Audit that the caller opened this version in a viewer; the caller commits.
+
+    The web layer calls it for the first opening within a session only.
+    """
     ctx.audit(EventDraft("version.view", "dataset_version", str(version_id)))

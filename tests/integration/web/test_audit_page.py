@@ -21,12 +21,6 @@ from tests.integration.web.conftest import csrf_token, log_in
 _ACTION_CELL = re.compile(r"<td><code>([a-z_.]+)</code></td>")
 
 
-@pytest.fixture
-def as_admin(client: FlaskClient, admin: Identity) -> FlaskClient:
-    assert log_in(client, admin.username).status_code == 302
-    return client
-
-
 def _create_project(client: FlaskClient, name: str) -> str:
     token = csrf_token(client, "/")
     response = client.post("/projects", data={"name": name, "csrf_token": token})
@@ -98,14 +92,16 @@ def test_filter_by_action_shows_only_matching_rows(as_admin: FlaskClient) -> Non
 
 
 def test_filter_by_user_object_type_and_time(as_admin: FlaskClient, app, scientist) -> None:
-    _create_project(as_admin, "Battery")
+    project_url = _create_project(as_admin, "Battery")
     other = app.test_client()
     log_in(other, scientist.username)
-    _create_project(other, "Cathode")
+    token = csrf_token(other, project_url)
+    other.post(f"{project_url}/samples", data={"name": "Cell 7", "csrf_token": token})
 
-    by_user = as_admin.get("/audit", query_string={"actor": "curie", "object_type": "project"})
+    by_user = as_admin.get("/audit", query_string={"actor": "curie", "object_type": "sample"})
     page = by_user.get_data(as_text=True)
-    assert _actions(page) == ["project.create"]
+    assert _actions(page) == ["sample.create"]
+    assert as_admin.get("/audit", query_string={"actor": "curie", "object_type": "project"})
     assert "Marie Curie (mcurie)" in page
     future = as_admin.get("/audit", query_string={"since": "2999-01-01T00:00"})
     assert "No events match this filter." in future.get_data(as_text=True)
@@ -140,6 +136,8 @@ def test_csv_export_has_the_filtered_rows_and_is_audited_and_committed(
     assert [row[4] for row in rows[1:]] == ["project.create", "project.create"]
     assert [row[2] for row in rows[1:]] == ["Admin (admin)"] * 2
     assert "name: — → Battery" in rows[1][7]
+    # End the streamed request (its unit of work closes) before reading in another session.
+    response.close()
     # Seen from another session after the request ended: the export event was committed.
     exports = _events(uow, "audit.export")
     assert len(exports) == 1

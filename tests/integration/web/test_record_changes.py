@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from audit.models import AuditEvent
 from lims.db.uow import UnitOfWork
 from lims.models import Dataset, DatasetVersion, Project, Retirement, Sample
-from tests.integration.web.conftest import csrf_token
+from tests.integration.web.conftest import csrf_token, make_project
 from tests.integration.web.uploading import make_sample_via_web, upload
 
 UPLOAD_METADATA = {"source": {"file_count": 1, "via": "browser upload"}}
@@ -28,13 +28,9 @@ def _post(client: FlaskClient, page: str, action: str, prefix: str, **fields: st
 
 
 def _project_url(client: FlaskClient, name: str = "Battery") -> str:
-    token = csrf_token(client, "/")
-    response = client.post(
-        "/projects", data={"name": name, "description": "cells", "csrf_token": token}
-    )
-    assert response.status_code == 302
-    assert _PROJECT_URL.fullmatch(response.location)
-    return response.location
+    url = make_project(client, name, "cells")
+    assert _PROJECT_URL.fullmatch(url)
+    return url
 
 
 def _events(uow: UnitOfWork, action: str) -> list[AuditEvent]:
@@ -56,12 +52,12 @@ def _form_error(page: str) -> str:
 
 @pytest.mark.req("A11-10")
 def test_edit_with_a_reason_shows_old_and_new_in_the_history(
-    logged_in: FlaskClient, uow: UnitOfWork
+    as_admin: FlaskClient, uow: UnitOfWork
 ) -> None:
-    url = _project_url(logged_in)
+    url = _project_url(as_admin)
 
     response = _post(
-        logged_in,
+        as_admin,
         url,
         f"{url}/edit",
         "edit",
@@ -72,13 +68,13 @@ def test_edit_with_a_reason_shows_old_and_new_in_the_history(
 
     assert response.status_code == 302
     assert response.location == url
-    page = logged_in.get(url).get_data(as_text=True)
+    page = as_admin.get(url).get_data(as_text=True)
     assert '<h1><span class="kind">Project</span> Battery ageing</h1>' in page
     history = page[page.index('id="history"') :]
     assert "project.update" in history
     assert "name: Battery → Battery ageing" in history
     assert "name agreed with the sponsor" in history
-    assert "Marie Curie (mcurie)" in history
+    assert "Admin (admin)" in history
     assert _project(uow, url).name == "Battery ageing"
     assert len(_events(uow, "project.update")) == 1
 
@@ -98,16 +94,16 @@ def test_edit_with_a_reason_shows_old_and_new_in_the_history(
     ],
 )
 def test_a_refused_edit_says_why_on_the_form_and_changes_nothing(
-    logged_in: FlaskClient,
+    as_admin: FlaskClient,
     uow: UnitOfWork,
     fields: dict[str, str],
     status: int,
     message: str,
 ) -> None:
-    url = _project_url(logged_in)
-    _project_url(logged_in, "Cathode")
+    url = _project_url(as_admin)
+    _project_url(as_admin, "Cathode")
 
-    response = _post(logged_in, url, f"{url}/edit", "edit", description="cells", **fields)
+    response = _post(as_admin, url, f"{url}/edit", "edit", description="cells", **fields)
 
     assert response.status_code == status
     page = response.get_data(as_text=True)
@@ -132,18 +128,18 @@ def test_edit_a_sample_description(logged_in: FlaskClient, uow: UnitOfWork) -> N
 
     assert response.status_code == 302
     history = logged_in.get(sample_url).get_data(as_text=True)
-    assert "description:  → 18650, cycled at 45 °C" in history  # the old one was empty
+    assert "description: (empty) → 18650, cycled at 45 °C" in history
     assert "description completed" in history
     uow.session.expire_all()
     assert uow.session.scalar(select(Sample.description)) == "18650, cycled at 45 °C"
 
 
 @pytest.mark.req("A11-10")
-def test_retire_needs_reason_and_confirmation(logged_in: FlaskClient, uow: UnitOfWork) -> None:
-    url = _project_url(logged_in)
+def test_retire_needs_reason_and_confirmation(as_admin: FlaskClient, uow: UnitOfWork) -> None:
+    url = _project_url(as_admin)
 
-    no_reason = _post(logged_in, url, f"{url}/retire", "retire", reason="", confirm="y")
-    unconfirmed = _post(logged_in, url, f"{url}/retire", "retire", reason="duplicate")
+    no_reason = _post(as_admin, url, f"{url}/retire", "retire", reason="", confirm="y")
+    unconfirmed = _post(as_admin, url, f"{url}/retire", "retire", reason="duplicate")
 
     assert no_reason.status_code == 400
     assert _form_error(no_reason.get_data(as_text=True)) == "retiring a record needs a reason"
@@ -155,28 +151,28 @@ def test_retire_needs_reason_and_confirmation(logged_in: FlaskClient, uow: UnitO
 
 @pytest.mark.req("P11-09")
 def test_a_retired_project_shows_a_banner_and_leaves_the_list(
-    logged_in: FlaskClient, uow: UnitOfWork
+    as_admin: FlaskClient, uow: UnitOfWork
 ) -> None:
-    url = _project_url(logged_in)
-    _project_url(logged_in, "Cathode")
+    url = _project_url(as_admin)
+    _project_url(as_admin, "Cathode")
 
     response = _post(
-        logged_in, url, f"{url}/retire", "retire", reason="entered twice by mistake", confirm="y"
+        as_admin, url, f"{url}/retire", "retire", reason="entered twice by mistake", confirm="y"
     )
 
     assert response.status_code == 302
-    page = logged_in.get(url).get_data(as_text=True)
+    page = as_admin.get(url).get_data(as_text=True)
     assert '<div class="retired-banner" role="note">' in page
-    assert "by Marie Curie (mcurie) — " in page
+    assert "by Admin (admin) — " in page
     assert "entered twice by mistake" in page
     assert "UTC" in page[page.index("retired-banner") :]
     assert "Retire project" not in page, "no second retirement"
     assert "project.retire" in page[page.index('id="history"') :]
-    listing = logged_in.get("/").get_data(as_text=True)
+    listing = as_admin.get("/").get_data(as_text=True)
     assert url not in listing
     assert "Cathode" in listing
     assert 'href="/?retired=1">Show retired (1)</a>' in listing
-    shown = logged_in.get("/?retired=1").get_data(as_text=True)
+    shown = as_admin.get("/?retired=1").get_data(as_text=True)
     assert url in shown
     assert '<span class="badge badge-retired">retired</span>' in shown
     assert "Hide retired projects" in shown

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from lims.db.uow import UnitOfWork
 from lims.models import Sample
-from tests.integration.web.conftest import csrf_token
+from tests.integration.web.conftest import csrf_token, make_project
 
 _SAMPLE_URL = re.compile(r"/samples/[0-9a-f-]{36}")
 
@@ -18,9 +18,11 @@ _SAMPLE_URL = re.compile(r"/samples/[0-9a-f-]{36}")
 def make_sample_via_web(
     client: FlaskClient, project: str = "Battery", sample: str = "Cell 7"
 ) -> str:
-    """Create a project and sample through the forms; returns the sample page path."""
-    token = csrf_token(client, "/")
-    project_url = client.post("/projects", data={"name": project, "csrf_token": token}).location
+    """Create a project (as an administrator) and a sample through the form.
+
+    Returns the sample page path.
+    """
+    project_url = make_project(client, project)
     token = csrf_token(client, project_url)
     response = client.post(f"{project_url}/samples", data={"name": sample, "csrf_token": token})
     assert response.status_code == 302
