@@ -20,16 +20,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from lims.formats.registry import group_files, open_image
-from lims.imaging.thumbnails import thumbnail_png
-from lims.storage.arrays import CanonicalArray, write_canonical
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from audit import Actor, EventDraft, record
 from lims.errors import UserError
+from lims.formats.registry import group_files, open_image
+from lims.imaging.thumbnails import thumbnail_png
 from lims.models import Blob, DatasetVersion, VersionDerivative, VersionPreparation
+from lims.storage.arrays import CanonicalArray, write_canonical
 from lims.storage.blobstore import BlobStore
 from processing.context import JobResources
 

@@ -1,0 +1,1 @@
+"""Denoising filters: Gaussian, median, non-local means."""

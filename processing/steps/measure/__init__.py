@@ -1,0 +1,1 @@
+"""Measurements that produce tables and scalars."""

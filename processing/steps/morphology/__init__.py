@@ -1,0 +1,1 @@
+"""Grey-level morphology: opening and closing."""

@@ -1,0 +1,1 @@
+"""Steps that select a region of interest."""

@@ -1,0 +1,1 @@
+"""Steps that turn images into masks, phases and labels."""
