@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from redis import Redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from lims.db.migrate import upgrade
+from lims.runtime.embedded import start_redis
 from lims.runtime.resources import Resources, build_resources
 from lims.settings import Settings
 from lims.web.app import create_app
@@ -43,16 +43,25 @@ def committed_database_url(server_database_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def module_redis_url(embedded_dir: Path) -> Iterator[str]:
+    """A Redis of this module's own (embedded): sessions live in Redis, and a shared test
+    database is flushed by every other test run on the machine."""
+    folder = embedded_dir / f"e2e-redis-{uuid.uuid4().hex[:8]}"
+    client, url = start_redis(folder)
+    yield url
+    client.shutdown(nosave=True)
+
+
+@pytest.fixture(scope="module")
 def live_resources(
-    committed_database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+    committed_database_url: str, module_redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Resources]:
-    """Real resources on the committed database, an empty Redis db and a fresh store."""
-    Redis.from_url(redis_url).flushdb()
+    """Real resources on the committed database, an empty Redis and a fresh store."""
     data_dir: Path = tmp_path_factory.mktemp("e2e-data")
     settings = Settings(
         data_dir=data_dir,
         database_url=committed_database_url,
-        redis_url=redis_url,
+        redis_url=module_redis_url,
         secret_key="e2e-secret",
     )
     resources = build_resources(settings)

@@ -17,7 +17,8 @@ def allow_attempt(redis: Redis[bytes], address: str, per_minute: int) -> bool:
         return True
     key = _PREFIX + (address or "unknown")
     pipe = redis.pipeline()
+    # SET NX EX then INCR (not EXPIRE NX, which needs Redis 7; the embedded one is 6.2).
+    pipe.set(key, 0, ex=WINDOW_S, nx=True)
     pipe.incr(key)
-    pipe.expire(key, WINDOW_S, nx=True)
-    count, _ = pipe.execute()
+    _, count = pipe.execute()
     return int(count) <= per_minute

@@ -20,6 +20,7 @@ from lims.settings import Settings
 from lims.web.app import create_app
 from lims.web.sessions import COOKIE_NAME, SessionStore
 from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.integration.auth.conftest import ldap_settings, new_user, slapd  # noqa: F401 - fixtures
 
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 _META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
