@@ -22,6 +22,7 @@ class Identity:
     project_roles: Mapping[uuid.UUID, frozenset[Role]] = dataclasses.field(default_factory=dict)
     context: dict[str, Any] = dataclasses.field(default_factory=dict)
     via_token: bool = False
+    auth_source: str = "local"
 
     @property
     def printed_name(self) -> str:

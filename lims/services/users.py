@@ -188,6 +188,7 @@ def identity_of(
         project_roles=project_roles,
         context=dict(context or {}),
         via_token=via_token,
+        auth_source=user.auth_source,
     )
 
 
@@ -223,6 +224,19 @@ def record_logout(uow: UnitOfWork, identity: Identity) -> None:
         Actor(identity.user_id, identity.printed_name, identity.context),
         EventDraft(action="logout", object_type="user", object_id=str(identity.user_id)),
     )
+
+
+def get_user(ctx: ServiceContext, user_id: uuid.UUID) -> User:
+    """One account by id (administrators only).
+
+    Raises:
+        NotFoundError: no such user.
+    """
+    require(ctx.require_identity(), Permission.USER_MANAGE, action="see user accounts")
+    user = ctx.uow.session.get(User, user_id)
+    if user is None:
+        raise NotFoundError("no such user")
+    return user
 
 
 def list_users(ctx: ServiceContext) -> list[User]:
