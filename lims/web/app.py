@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+from lims.api import iiif
 from lims.runtime.resources import Resources, build_resources, secret_key
 from lims.settings import Settings
 from lims.web import api, context, errors, filters, health, security, sessions, vendor
@@ -17,6 +18,7 @@ from lims.web.catalogue.views import blueprint as catalogue_blueprint
 from lims.web.records.views import blueprint as records_blueprint
 from lims.web.uploads.views import blueprint as uploads_blueprint
 from lims.web.uploads.views import stage_file
+from lims.web.viewer.views import blueprint as viewer_blueprint
 
 EXTENSION = "ctvault"
 FORM_BYTES = 1_000_000
@@ -68,4 +70,6 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.register_blueprint(account_blueprint)
     app.register_blueprint(admin_blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(iiif.blueprint)
+    app.register_blueprint(viewer_blueprint)
     return app
