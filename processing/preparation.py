@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from audit import Actor, EventDraft, record
 from lims.errors import UserError
 from lims.formats.registry import group_files, open_image
-from lims.imaging.thumbnails import thumbnail_png
+from lims.imaging.thumbnails import mip, thumbnail_png
 from lims.models import Blob, DatasetVersion, VersionDerivative, VersionPreparation
 from lims.storage.arrays import CanonicalArray, write_canonical
 from lims.storage.blobstore import BlobStore
@@ -132,7 +132,10 @@ def _build(store: BlobStore, files: list[Path]) -> list[Derived]:
             )
         ]
         with CanonicalArray(target) as array:
-            derived.extend(_previews(store, array, is_volume=len(info.shape) == 3))  # noqa: PLR2004
+            is_volume = len(info.shape) == 3  # noqa: PLR2004
+            derived.extend(_previews(store, array, is_volume=is_volume))
+            if is_volume:
+                derived.append(_mip(store, array))
         return derived
     finally:
         source.close()
@@ -178,6 +181,14 @@ def _previews(store: BlobStore, array: CanonicalArray, *, is_volume: bool) -> li
             )
         )
     return previews
+
+
+def _mip(store: BlobStore, array: CanonicalArray) -> Derived:
+    level = _preview_level(array)
+    png = thumbnail_png(mip(array.iter_slabs(level), "z"))
+    stored = store.put_stream(io.BytesIO(png), expected_size=len(png), source_name="mip.png")
+    return Derived("mip", stored.sha256, stored.size_bytes, "image/png", None,
+                   {"axis": "z", "level": level})
 
 
 def _preview_level(array: CanonicalArray) -> int:

@@ -6,6 +6,8 @@ import dataclasses
 import uuid
 from pathlib import Path
 
+from sqlalchemy import select
+
 from audit import EventDraft
 from lims.auth.roles import Permission
 from lims.errors import NotFoundError
@@ -64,3 +66,57 @@ def record_first_view(ctx: ServiceContext, version_id: uuid.UUID) -> None:
     The web layer calls it for the first opening within a session only.
     """
     ctx.audit(EventDraft("version.view", "dataset_version", str(version_id)))
+
+
+PREVIEW_KINDS = ("thumbnail", "ortho_z", "ortho_y", "ortho_x", "mip")
+
+
+def preview(ctx: ServiceContext, version_id: uuid.UUID, kind: str) -> tuple[Path, str]:
+    """The PNG file of one preview of a version the caller may see, and its digest.
+
+    Raises:
+        NotFoundError: unknown kind, invisible version, or no such preview (yet).
+    """
+    if kind not in PREVIEW_KINDS:
+        raise NotFoundError("no such preview")
+    project_id = access.project_id_of(ctx.uow.session, "dataset_version", version_id)
+    access.check_visible(ctx, project_id, "dataset version")
+    derived = derivatives_of(ctx, version_id).get(kind)
+    if derived is None:
+        raise NotFoundError("this version has no such preview (yet)")
+    return ctx.blobstore.path(derived.blob_sha256), derived.blob_sha256
+
+
+def thumbnails_of(ctx: ServiceContext, version_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these (visible) versions have a thumbnail, for catalogue lists."""
+    if not version_ids:
+        return set()
+    rows = ctx.uow.session.scalars(
+        select(VersionDerivative.version_id).where(
+            VersionDerivative.version_id.in_(version_ids), VersionDerivative.kind == "thumbnail"
+        )
+    )
+    return set(rows)
+
+
+PREVIEW_LABELS = {
+    "thumbnail": "Thumbnail",
+    "ortho_z": "XY mid-plane",
+    "ortho_y": "XZ mid-plane",
+    "ortho_x": "YZ mid-plane",
+    "mip": "Maximum-intensity projection",
+}
+
+
+def preview_kinds(ctx: ServiceContext, version_id: uuid.UUID) -> list[tuple[str, str]]:
+    """(kind, label) of the previews a visible version has, in display order."""
+    project_id = access.project_id_of(ctx.uow.session, "dataset_version", version_id)
+    access.check_visible(ctx, project_id, "dataset version")
+    have = derivatives_of(ctx, version_id)
+    return [(kind, PREVIEW_LABELS[kind]) for kind in PREVIEW_KINDS if kind in have]
+
+
+def preparation_state(ctx: ServiceContext, version_id: uuid.UUID) -> tuple[str, str] | None:
+    """(state, message) of the version's preparation for viewing, if any."""
+    state = preparation_of(ctx, version_id)
+    return (state.state, state.message) if state else None

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from flask import render_template
 from flask_wtf import FlaskForm
 
-from lims.services import catalogue
+from lims.services import catalogue, viewing
 from lims.web import context
 from lims.web.catalogue.forms import ProjectForm, SampleForm
 from lims.web.filters import pretty_json
@@ -113,6 +113,9 @@ def sample_page(
         trail=trail_of(ctx, "sample", sample_id, found.project_id),
         project_id=found.project_id,
         max_upload_bytes=max_upload_bytes(context.resources().settings),
+        thumbnails=viewing.thumbnails_of(
+            ctx, [item.latest.id for item in datasets.items if item.latest is not None]
+        ),
     )
     return page, status
 
@@ -170,6 +173,8 @@ def version_page(
         errors=errors or {},
         trail=trail_of(ctx, "dataset_version", version_id, found.dataset.sample.project_id),
         project_id=found.dataset.sample.project_id,
+        previews=viewing.preview_kinds(ctx, version_id),
+        preparation=viewing.preparation_state(ctx, version_id),
     )
     return page, status
 

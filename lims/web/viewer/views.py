@@ -18,7 +18,7 @@ import uuid
 from typing import Any
 
 import numpy as np
-from flask import Blueprint, Response, render_template, url_for
+from flask import Blueprint, Response, render_template, send_file, url_for
 
 from lims.errors import NotFoundError
 from lims.imaging.windowing import auto_window
@@ -112,3 +112,15 @@ def _number(value: float | None) -> str:
     if value is None or not math.isfinite(float(value)):
         return ""
     return f"{float(value):.6g}"
+
+
+@blueprint.get("/versions/<uuid:version_id>/preview/<kind>.png")
+def preview(version_id: uuid.UUID, kind: str) -> Response:
+    """A preview PNG (thumbnail, mid-plane orthoslices, MIP), cached for good by digest."""
+    path, digest = viewing.preview(context.service_context(), version_id, kind)
+    response = send_file(
+        path, mimetype="image/png", etag=digest, conditional=True, max_age=31536000
+    )
+    response.cache_control.private = True
+    response.cache_control.immutable = True
+    return response

@@ -68,7 +68,9 @@ def test_ingested_volume_is_prepared_by_a_worker(
     preparation = preparation_of(ctx, version.id)
     assert (preparation.state, preparation.message) == ("ready", "")
     derived = derivatives_of(ctx, version.id)
-    assert set(derived) == {"canonical", "thumbnail", "ortho_z", "ortho_y", "ortho_x"}
+    assert set(derived) == {"canonical", "thumbnail", "ortho_z", "ortho_y", "ortho_x", "mip"}
+    mip_png = ctx.blobstore.path(derived["mip"].blob_sha256).read_bytes()
+    assert mip_png.startswith(b"\x89PNG")
     canonical = derived["canonical"]
     assert canonical.array_digest == array_digest(volume)
     with CanonicalArray(ctx.blobstore.path(canonical.blob_sha256)) as array:
