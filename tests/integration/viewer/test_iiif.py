@@ -229,7 +229,9 @@ def test_bad_volume_ids_are_refused(
     assert response.headers["Content-Type"].startswith("text/plain")
 
 
-@pytest.mark.parametrize("image", ["not-a-version", "0b5d3c52-7d4e-4c55-9d3e-5f3f2f1a9e10", "IMAGE~z~0"])
+@pytest.mark.parametrize(
+    "image", ["not-a-version", "0b5d3c52-7d4e-4c55-9d3e-5f3f2f1a9e10", "IMAGE~z~0"]
+)
 def test_unknown_images_are_404(browser: FlaskClient, image_id: str, image: str) -> None:
     image = image.replace("IMAGE", image_id)  # a 2D image has no planes
     for path in (f"/iiif/3/{image}/info.json", f"/iiif/3/{image}/full/max/0/default.jpg"):
