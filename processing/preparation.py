@@ -187,8 +187,9 @@ def _mip(store: BlobStore, array: CanonicalArray) -> Derived:
     level = _preview_level(array)
     png = thumbnail_png(mip(array.iter_slabs(level), "z"))
     stored = store.put_stream(io.BytesIO(png), expected_size=len(png), source_name="mip.png")
-    return Derived("mip", stored.sha256, stored.size_bytes, "image/png", None,
-                   {"axis": "z", "level": level})
+    return Derived(
+        "mip", stored.sha256, stored.size_bytes, "image/png", None, {"axis": "z", "level": level}
+    )
 
 
 def _preview_level(array: CanonicalArray) -> int:
