@@ -151,6 +151,7 @@ def dataset_page(
         trail=trail_of(ctx, "dataset", dataset_id, found.sample.project_id),
         project_id=found.sample.project_id,
         max_upload_bytes=max_upload_bytes(context.resources().settings),
+        thumbnails=viewing.thumbnails_of(ctx, [latest.id] if latest else []),
     )
     return page, status
 

@@ -48,3 +48,18 @@ def test_unknown_kind_and_invisible_versions_are_404(
     make_user(uow, "outsider", roles=set(), project_roles={other.id: {Role.VIEWER}})
     stranger = log_in(app.test_client(), "outsider")
     assert stranger.get(f"/versions/{volume_id}/preview/thumbnail.png").status_code == 404
+
+
+def test_sample_and_dataset_pages_link_thumbnails_to_the_viewer(
+    browser: FlaskClient, volume_id: str, ctx: ServiceContext
+) -> None:
+    from lims.services import catalogue
+    from tests.integration.viewer.conftest import PROJECT, SAMPLE
+
+    sample = catalogue.find_sample(ctx, PROJECT, SAMPLE)
+    sample_page = browser.get(f"/samples/{sample.id}").get_data(as_text=True)
+    assert f"/versions/{volume_id}/preview/thumbnail.png" in sample_page
+    dataset_id = catalogue.get_version(ctx, __import__("uuid").UUID(volume_id)).dataset_id
+    dataset_page = browser.get(f"/datasets/{dataset_id}").get_data(as_text=True)
+    assert f"/versions/{volume_id}/view" in dataset_page
+    assert "View v1 in the browser" in dataset_page
