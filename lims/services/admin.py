@@ -40,6 +40,30 @@ def _now(ctx: ServiceContext) -> dt.datetime:
     return moment
 
 
+# Roles an administrator may not hold at the same time (DI-04: admin rights apart from the
+# people who generate or review data). The first account of a new installation is the one
+# documented exception, so a single person can try ctvault out.
+DATA_ROLES = frozenset({Role.MICROSCOPIST, Role.REVIEWER})
+
+
+def check_segregation(held: set[Role], added: Role) -> None:
+    """Refuse giving ``added`` to someone holding ``held`` when it mixes admin and data roles.
+
+    Raises:
+        ConflictError: naming the conflict.
+    """
+    if (added is Role.ADMIN and held & DATA_ROLES) or (added in DATA_ROLES and Role.ADMIN in held):
+        clash = (
+            "admin"
+            if added is not Role.ADMIN
+            else ", ".join(sorted(r.value for r in held & DATA_ROLES))
+        )
+        raise ConflictError(
+            f"segregation of duties: {added.value} cannot be combined with {clash}; "
+            "administrators do not generate or review data"
+        )
+
+
 def grant_role(
     ctx: ServiceContext,
     user_id: uuid.UUID,
@@ -71,6 +95,7 @@ def grant_role(
     )
     if held is not None:
         raise ConflictError(f"{user.username} is {role.value} there already")
+    check_segregation({Role(a.role) for a in user.role_assignments if a.revoked_at is None}, role)
     assignment = RoleAssignment(
         user_id=user.id,
         role=role.value,
@@ -215,3 +240,24 @@ def revoke_sessions(ctx: ServiceContext, user_id: uuid.UUID, *, reason: str) -> 
     user = _user(ctx, user_id)
     ctx.audit(EventDraft("user.sessions_revoke", "user", str(user.id), {}, reason=why))
     return user
+
+
+def role_holders(
+    ctx: ServiceContext, role: Role, at: dt.datetime
+) -> list[tuple[User, uuid.UUID | None]]:
+    """Who held ``role`` at the moment ``at`` (globally: project None, or in a project).
+
+    Answers "who held role R on date D" from the kept history of grants and revocations.
+    """
+    access.check(ctx, Permission.USER_MANAGE)
+    rows = ctx.uow.session.execute(
+        select(User, RoleAssignment.project_id)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(
+            RoleAssignment.role == role.value,
+            RoleAssignment.granted_at <= at,
+            (RoleAssignment.revoked_at.is_(None)) | (RoleAssignment.revoked_at > at),
+        )
+        .order_by(User.username)
+    )
+    return [(user, project_id) for user, project_id in rows]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 
 from sqlalchemy import func, select
@@ -20,6 +21,10 @@ from lims.services.context import ServiceContext
 from lims.services.passwords import check_new_password
 
 MAX_USERNAME_LENGTH = 150
+GENERIC_NAMES = re.compile(
+    r"^(admin|administrator|root|lab|labor|user|test|guest|shared|team|group|ctvault|"
+    r"microscope|instrument|operator|qa|reviewer)[-_.]?\d*$"
+)
 
 
 def find_user(session: Session, username: str) -> User | None:
@@ -121,6 +126,15 @@ def create_user(
     require(ctx.require_identity(), Permission.USER_MANAGE, action="create users")
     if not reason.strip():
         raise UserError("creating an account needs a reason")
+    if GENERIC_NAMES.match(normalize_username(username)):
+        raise UserError(
+            f"{username!r} looks like a shared or generic login; every account belongs to one "
+            "person (use their own user id)"
+        )
+    if Role.ADMIN in roles and roles & {Role.MICROSCOPIST, Role.REVIEWER}:
+        raise ConflictError(
+            "segregation of duties: admin cannot be combined with microscopist or reviewer"
+        )
     return insert_user(
         ctx.uow.session,
         ctx.actor(),

@@ -5,19 +5,19 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from audit import AuditEvent
 from lims.auth.identity import Identity
 from lims.auth.roles import Role
 from lims.db.uow import UnitOfWork
 from lims.errors import AuthenticationError, ConflictError, PermissionDeniedError, UserError
-from lims.models import User
+from lims.models import RoleAssignment, User
 from lims.runtime.resources import Resources
 from lims.services import admin, users
 from lims.services.login import LoginResult, authenticate, change_password
 from lims.settings import Settings
-from tests.conftest import MailSink
+from tests.conftest import MailSink, as_owner
 from tests.factories import DEFAULT_PASSWORD, make_user
 
 
@@ -191,3 +191,58 @@ def test_admin_changes_need_a_reason_and_are_audited(
     admin.set_active(ctx, scientist.user_id, active=False, reason="on leave")
     assert _actions(uow)[-2:] == ["user.role_grant", "user.disable"]
     assert users.load_identity(uow, scientist.user_id, {}) is None
+
+
+@pytest.mark.req("DI-04")
+@pytest.mark.parametrize("name", ["lab", "admin2", "user1", "shared", "QA"])
+def test_generic_shared_logins_are_refused(
+    resources: Resources, uow: UnitOfWork, boss: Identity, name: str
+) -> None:
+    with pytest.raises(UserError, match="shared or generic login"):
+        users.create_user(
+            resources.service_context(uow, boss),
+            username=name,
+            display_name="Someone",
+            password="x" * 12,
+        )
+
+
+@pytest.mark.req("DI-04", "P11-14")
+def test_admin_and_data_roles_are_kept_apart(
+    resources: Resources, uow: UnitOfWork, boss: Identity, scientist: Identity
+) -> None:
+    ctx = resources.service_context(uow, boss)
+    with pytest.raises(ConflictError, match="segregation of duties"):
+        admin.grant_role(ctx, scientist.user_id, Role.ADMIN, reason="promotion")
+    with pytest.raises(ConflictError, match="segregation of duties"):
+        admin.grant_role(ctx, boss.user_id, Role.REVIEWER, reason="help QA")
+    with pytest.raises(ConflictError, match="segregation of duties"):
+        users.create_user(
+            ctx,
+            username="mixed",
+            display_name="Mixed",
+            password="x" * 12,
+            roles=frozenset({Role.ADMIN, Role.MICROSCOPIST}),
+        )
+
+
+@pytest.mark.req("A11-16", "DI-04")
+def test_who_held_a_role_on_a_date_includes_past_holders(
+    resources: Resources, uow: UnitOfWork, boss: Identity, scientist: Identity
+) -> None:
+    ctx = resources.service_context(uow, boss)
+    assignment = admin.grant_role(ctx, scientist.user_id, Role.REVIEWER, reason="QA cover")
+    admin.revoke_role(ctx, assignment.id, reason="cover ended")
+    uow.session.flush()
+    day = lambda d: dt.datetime(2026, 1, d, tzinfo=dt.UTC)  # noqa: E731
+    with as_owner(uow.session):  # time travel: place the grant in January 10..20
+        uow.session.execute(
+            update(RoleAssignment)
+            .where(RoleAssignment.id == assignment.id)
+            .values(granted_at=day(10), revoked_at=day(20))
+        )
+    uow.session.expire_all()
+    names = lambda at: [u.username for u, _ in admin.role_holders(ctx, Role.REVIEWER, at)]  # noqa: E731
+    assert names(day(5)) == []
+    assert names(day(15)) == ["mcurie"]
+    assert names(day(25)) == []
