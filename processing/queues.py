@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import uuid
 
 from redis import Redis
 from rq import Queue
+from rq.command import send_stop_job_command
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 DEFAULT = "default"
 HEAVY = "heavy"
 PREPARE_TIMEOUT_S = 6 * 3600
+RUN_TIMEOUT_S = 24 * 3600
+# A started job whose worker has not beaten its heart for this long is taken as dead.
+HEARTBEAT_STALE_S = 180
+_LIVE = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED})
+
+
+def run_job_id(run_id: uuid.UUID) -> str:
+    """The RQ job id of a run (one per run, so enqueueing twice is harmless)."""
+    return f"run-{run_id}"
 
 
 class JobQueue:
@@ -35,3 +49,51 @@ class JobQueue:
             result_ttl=86400,
             failure_ttl=7 * 86400,
         )
+
+    def enqueue_run(self, run_id: uuid.UUID, *, resource_class: str, kind: str = "run") -> None:
+        """Ask a worker to execute (or replay) a submitted run; the argument is its id only.
+
+        Args:
+            run_id: the run, already committed with status ``queued``.
+            resource_class: ``default`` or ``heavy``: the queue to use.
+            kind: ``run`` (``processing.jobs.execute_run``) or ``replay``
+                (``processing.jobs.replay_run``).
+        """
+        function = "replay_run" if kind == "replay" else "execute_run"
+        self._queue(HEAVY if resource_class == HEAVY else DEFAULT).enqueue(
+            f"processing.jobs.{function}",
+            str(run_id),
+            job_id=run_job_id(run_id),
+            job_timeout=RUN_TIMEOUT_S,
+            result_ttl=86400,
+            failure_ttl=7 * 86400,
+        )
+
+    def cancel_queued(self, run_id: uuid.UUID) -> None:
+        """Take a run's job off its queue (nothing happens if it has no job any more)."""
+        with contextlib.suppress(NoSuchJobError, InvalidJobOperation):
+            job = Job.fetch(run_job_id(run_id), connection=self._redis, serializer=JSONSerializer)
+            job.cancel()
+
+    def stop_running(self, run_id: uuid.UUID) -> None:
+        """Ask the worker executing a run to stop it (RQ ``send_stop_job_command``)."""
+        with contextlib.suppress(NoSuchJobError, InvalidJobOperation):
+            send_stop_job_command(self._redis, run_job_id(run_id), serializer=JSONSerializer)
+
+    def is_alive(self, run_id: uuid.UUID, now: dt.datetime) -> bool:
+        """True while a run's job is waiting, or executing with a recent worker heartbeat."""
+        try:
+            job = Job.fetch(run_job_id(run_id), connection=self._redis, serializer=JSONSerializer)
+            status = job.get_status()
+        except NoSuchJobError:
+            return False
+        if status not in _LIVE:
+            return False
+        if status != JobStatus.STARTED:
+            return True
+        beat = job.last_heartbeat
+        if beat is None:
+            return True
+        if beat.tzinfo is None:
+            beat = beat.replace(tzinfo=dt.UTC)
+        return (now - beat).total_seconds() < HEARTBEAT_STALE_S

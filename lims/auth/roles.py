@@ -26,6 +26,8 @@ class Permission(enum.StrEnum):
     NOTE_WRITE = "note.write"
     AUDIT_REVIEW = "audit.review"
     USER_MANAGE = "user.manage"
+    WORKFLOW_SUBMIT = "workflow.submit"
+    RUN_REPLAY = "run.replay"
 
 
 _READ = {Permission.CATALOGUE_READ}
@@ -38,6 +40,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.SAMPLE_WRITE,
             Permission.DATA_WRITE,
             Permission.NOTE_WRITE,
+            Permission.WORKFLOW_SUBMIT,
+            Permission.RUN_REPLAY,
         }
     ),
     Role.REVIEWER: frozenset(
@@ -46,9 +50,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.DATA_DOWNLOAD,
             Permission.NOTE_WRITE,
             Permission.AUDIT_REVIEW,
+            Permission.RUN_REPLAY,
         }
     ),
-    Role.AUDITOR: frozenset({*_READ, Permission.DATA_DOWNLOAD, Permission.AUDIT_REVIEW}),
+    Role.AUDITOR: frozenset(
+        {*_READ, Permission.DATA_DOWNLOAD, Permission.AUDIT_REVIEW, Permission.RUN_REPLAY}
+    ),
     # An administrator manages people and projects but alters no record and signs for nobody.
     Role.ADMIN: frozenset(
         {

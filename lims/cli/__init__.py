@@ -9,6 +9,7 @@ from lims.cli.audit import audit_group
 from lims.cli.config import config
 from lims.cli.database import db
 from lims.cli.records import ingest, project, sample
+from lims.cli.runs import replay, run_group, workflow
 from lims.cli.serve import serve, worker
 from lims.cli.users import user
 from lims.cli.verify import verify
@@ -24,7 +25,21 @@ def cli() -> None:
     """
 
 
-for command in (serve, worker, db, user, project, sample, ingest, verify, audit_group, config):
+for command in (
+    serve,
+    worker,
+    db,
+    user,
+    project,
+    sample,
+    ingest,
+    verify,
+    audit_group,
+    config,
+    workflow,
+    run_group,
+    replay,
+):
     cli.add_command(command)
 
 

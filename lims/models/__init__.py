@@ -6,6 +6,14 @@ from lims.models.derivatives import VersionDerivative, VersionPreparation
 from lims.models.notes import Note
 from lims.models.projects import Project, Sample
 from lims.models.retirements import Retirement
+from lims.models.runs import (
+    Notification,
+    ProcessingStep,
+    Run,
+    RunResult,
+    RunState,
+    Workflow,
+)
 from lims.models.users import ApiToken, PasswordHistory, RoleAssignment, User
 
 __all__ = [
@@ -14,13 +22,19 @@ __all__ = [
     "Dataset",
     "DatasetVersion",
     "Note",
+    "Notification",
     "PasswordHistory",
+    "ProcessingStep",
     "Project",
     "Retirement",
     "RoleAssignment",
+    "Run",
+    "RunResult",
+    "RunState",
     "Sample",
     "User",
     "VersionDerivative",
     "VersionFile",
     "VersionPreparation",
+    "Workflow",
 ]

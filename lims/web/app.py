@@ -16,6 +16,7 @@ from lims.web.auth.account import blueprint as account_blueprint
 from lims.web.auth.views import blueprint as auth_blueprint
 from lims.web.catalogue.views import blueprint as catalogue_blueprint
 from lims.web.records.views import blueprint as records_blueprint
+from lims.web.runs import blueprint as runs_blueprint
 from lims.web.uploads.views import blueprint as uploads_blueprint
 from lims.web.uploads.views import stage_file
 from lims.web.viewer.views import blueprint as viewer_blueprint
@@ -72,4 +73,5 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.register_blueprint(api.blueprint)
     app.register_blueprint(iiif.blueprint)
     app.register_blueprint(viewer_blueprint)
+    app.register_blueprint(runs_blueprint)
     return app

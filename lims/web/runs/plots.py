@@ -9,7 +9,7 @@ from typing import Any
 import matplotlib as mpl
 
 mpl.use("Agg")
-from matplotlib.figure import Figure  # noqa: E402 - after choosing the backend
+from matplotlib.figure import Figure
 
 DPI = 100
 
@@ -29,8 +29,11 @@ def _numeric(rows: Sequence[dict[str, Any]], column: str) -> list[float]:
 
 
 def table_png(port: str, table: dict[str, Any]) -> bytes:
-    """A plot that fits the table: particle size distribution, phase fractions, or the
-    distribution of its first numeric column."""
+    """A plot that fits the table.
+
+    Particle size distribution, phase fractions, or the distribution of the first numeric
+    column.
+    """
     columns, rows, units = table["columns"], table["rows"], table.get("units", {})
     figure = Figure(figsize=(6, 3.5))
     axes = figure.subplots()
@@ -56,12 +59,16 @@ def table_png(port: str, table: dict[str, Any]) -> bytes:
     return _png(figure)
 
 
-def histogram_png(counts: Sequence[int], low: float, high: float, thresholds: Sequence[float]) -> bytes:
+def histogram_png(
+    counts: Sequence[int], low: float, high: float, thresholds: Sequence[float]
+) -> bytes:
     """The input's grey-value histogram with the thresholds the run found."""
     figure = Figure(figsize=(6, 3.5))
     axes = figure.subplots()
     width = (high - low) / max(1, len(counts))
-    axes.bar([low + (i + 0.5) * width for i in range(len(counts))], counts, width=width, color="#888a85")
+    axes.bar(
+        [low + (i + 0.5) * width for i in range(len(counts))], counts, width=width, color="#888a85"
+    )
     for value in thresholds:
         axes.axvline(value, color="#cc0000", linestyle="--", label=f"threshold {value:g}")
     axes.set_yscale("log")

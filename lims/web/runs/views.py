@@ -148,7 +148,9 @@ def queue() -> Page:
     """Every visible run by status; refreshes itself while anything is queued or running."""
     rows = runs.list_runs(context.service_context())
     groups = {status: [(r, s) for r, s in rows if s.status == status] for status in STATUSES}
-    template = "runs/_queue.html" if request.headers.get("HX-Request") == "true" else "runs/queue.html"
+    template = (
+        "runs/_queue.html" if request.headers.get("HX-Request") == "true" else "runs/queue.html"
+    )
     return render_template(template, groups=groups, statuses=STATUSES), 200
 
 
@@ -156,7 +158,10 @@ def queue() -> Page:
 def run_page(run_id: uuid.UUID) -> Page:
     """A run: record, inputs and outputs with digests, environment, log, tables, replays."""
     view = runs.get_run(context.service_context(), run_id)
-    return render_template("runs/run.html", view=view, run=view.run), 200
+    scalars = view.result.scalars if view.result else []
+    has_threshold = any("threshold" in str(item["name"]) for item in scalars)
+    page = render_template("runs/run.html", view=view, run=view.run, has_threshold=has_threshold)
+    return page, 200
 
 
 @blueprint.get("/runs/<uuid:run_id>/tables/<port>.csv")

@@ -1,0 +1,118 @@
+"""The processing commands as a user runs them: real processes, a real worker, committed data."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tifffile
+
+from lims.db.session import make_engine, make_session_factory
+from lims.db.uow import UnitOfWork
+from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.integration.runs.conftest import two_spheres
+
+ADMIN_PASSWORD = "first admin password"
+CTVAULT = [sys.executable, "-m", "lims.cli"]
+
+
+@pytest.fixture
+def cli_env(fresh_database_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CTVAULT_")}
+    env.update(
+        DATABASE_URL=fresh_database_url,
+        # A database index of its own: other suites flush theirs between tests, which
+        # would drop the jobs these separate processes hand to each other.
+        REDIS_URL=redis_url.rsplit("/", 1)[0] + "/15",
+        CTVAULT_DATA_DIR=str(tmp_path / "data"),
+        CTVAULT_ADMIN_PASSWORD=ADMIN_PASSWORD,
+    )
+    return env
+
+
+def run(env: dict[str, str], *args: str, password: str | None = DEFAULT_PASSWORD):
+    return subprocess.run(
+        [*CTVAULT, *args],
+        env=env,
+        input=f"{password}\n" if password else None,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def ok(env: dict[str, str], *args: str, password: str | None = DEFAULT_PASSWORD) -> str:
+    done = run(env, *args, password=password)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.mark.req("REP-01")
+def test_submit_show_and_replay_from_the_command_line(
+    cli_env: dict[str, str], fresh_database_url: str, tmp_path: Path
+) -> None:
+    admin = ["--user", "admin", "--password-stdin"]
+    me = ["--user", "mcurie", "--password-stdin"]
+    ok(cli_env, "user", "init-admin", password=None)
+    ok(cli_env, "project", "create", "Battery", *admin, password=ADMIN_PASSWORD)
+    ok(
+        cli_env,
+        "sample",
+        "create",
+        "Cell 7",
+        "--project",
+        "Battery",
+        *admin,
+        password=ADMIN_PASSWORD,
+    )
+    engine = make_engine(fresh_database_url)
+    with UnitOfWork(make_session_factory(engine)) as uow:
+        make_user(uow, "mcurie")
+    engine.dispose()
+    folder = tmp_path / "scan"
+    folder.mkdir()
+    for z, plane in enumerate(two_spheres()):
+        tifffile.imwrite(folder / f"slice_{z:04d}.tif", plane)
+    out = ok(
+        cli_env, "ingest", str(folder), "--project", "Battery", "--sample", "Cell 7", "--quiet", *me
+    )
+    version_id = re.search(r"v1 \(([0-9a-f-]{36})\)", out).group(1)
+    ok(cli_env, "worker", "--burst", password=None)
+
+    ok(
+        cli_env,
+        "workflow",
+        "create",
+        "Label",
+        "--step",
+        "segment.otsu:1",
+        "--step",
+        "segment.label:1",
+        "--param",
+        "2.connectivity=1",
+        *me,
+    )
+    assert "segment.otsu v1 -> segment.label v1" in ok(cli_env, "workflow", "list", *me)
+    bad = run(
+        cli_env, "workflow", "create", "Bad", "--step", "segment.otsu:1", "--param", "1.bins=1", *me
+    )
+    assert bad.returncode == 1
+    assert "parameter bins = 1 is below 2" in bad.stderr
+    queued = ok(cli_env, "run", "submit", "Label", version_id, *me)
+    run_id = re.search(r"queued run ([0-9a-f-]{36})", queued).group(1)
+    worked = run(cli_env, "worker", "--burst", password=None)
+    assert "execute_run" in worked.stderr, worked.stderr
+    shown = ok(cli_env, "run", "show", run_id, *me)
+    assert "status: succeeded" in shown
+    assert "output labels:" in shown
+
+    replayed = run(cli_env, "replay", run_id, "--inline", *me)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert "IDENTICAL" in replayed.stdout
+    assert "labels: identical" in replayed.stdout
+    assert "stale run(s)" in ok(cli_env, "run", "reap", password=None)
