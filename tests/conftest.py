@@ -23,6 +23,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from redis import Redis
+from rq import Queue, SimpleWorker
+from rq.serializers import JSONSerializer
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -39,6 +41,8 @@ from lims.runtime.resources import Resources
 from lims.services.context import ServiceContext
 from lims.settings import Settings
 from lims.storage.blobstore import BlobStore
+from processing import context as job_context
+from processing.queues import DEFAULT, HEAVY
 from tests.factories import make_user
 
 APP_ROLE = "ctvault_app"
@@ -285,6 +289,24 @@ def ctx(resources: Resources, uow: UnitOfWork, scientist: Identity) -> ServiceCo
 @pytest.fixture
 def admin_ctx(resources: Resources, uow: UnitOfWork, admin: Identity) -> ServiceContext:
     return resources.service_context(uow, admin)
+
+
+@pytest.fixture
+def worker(resources: Resources, redis: Redis) -> Iterator[SimpleWorker]:
+    """A real RQ worker in this process, using the test's rolled-back database connection."""
+    job_context.set_resources(
+        job_context.JobResources(
+            settings=resources.settings,
+            session_factory=resources.session_factory,
+            redis=redis,
+            blobstore=resources.blobstore,
+            clock=resources.clock,
+            hostname=socket.gethostname(),
+        )
+    )
+    queues = [Queue(name, connection=redis, serializer=JSONSerializer) for name in (DEFAULT, HEAVY)]
+    yield SimpleWorker(queues, connection=redis, serializer=JSONSerializer)
+    job_context.clear_resources()
 
 
 def as_user(resources: Resources, uow: UnitOfWork, identity: Identity) -> ServiceContext:

@@ -2,47 +2,23 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tifffile
-from redis import Redis
-from rq import Queue, SimpleWorker
-from rq.serializers import JSONSerializer
+from rq import SimpleWorker
 from sqlalchemy import select
 
 from audit import AuditEvent
 from lims.models import DatasetVersion
-from lims.runtime.resources import Resources
 from lims.services.context import ServiceContext
 from lims.services.ingest import IngestTarget, ingest_path
 from lims.services.preparation import derivatives_of, preparation_of
 from lims.storage.arrays import CanonicalArray, array_digest
-from processing import context
-from processing.queues import DEFAULT, HEAVY
 from tests.factories import make_sample
 
 TARGET = IngestTarget("Battery", "Cell 7", "scan")
-
-
-@pytest.fixture
-def worker(resources: Resources, redis: Redis) -> Iterator[SimpleWorker]:
-    context.set_resources(
-        context.JobResources(
-            settings=resources.settings,
-            session_factory=resources.session_factory,
-            redis=redis,
-            blobstore=resources.blobstore,
-            clock=resources.clock,
-            hostname=socket.gethostname(),
-        )
-    )
-    queues = [Queue(name, connection=redis, serializer=JSONSerializer) for name in (DEFAULT, HEAVY)]
-    yield SimpleWorker(queues, connection=redis, serializer=JSONSerializer)
-    context.clear_resources()
 
 
 def _stack(folder: Path, volume: np.ndarray) -> Path:

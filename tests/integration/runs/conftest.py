@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tifffile
-from redis import Redis
-from rq import Queue, SimpleWorker
-from rq.serializers import JSONSerializer
+from rq import SimpleWorker
 from sqlalchemy import select
 
 from lims.models import DatasetVersion, Project
-from lims.runtime.resources import Resources
 from lims.services.context import ServiceContext
 from lims.services.ingest import IngestTarget, ingest_path
-from processing import context
-from processing.queues import DEFAULT, HEAVY
 from tests.factories import make_sample
 
 OTSU_LABEL_PARTICLES = [
@@ -51,23 +45,6 @@ def redis_url(redis_url: str, worker_id: str) -> str:
         return redis_url
     index = 11 if worker_id == "master" else 11 + int(worker_id.removeprefix("gw")) % 3
     return redis_url.rsplit("/", 1)[0] + f"/{index}"
-
-
-@pytest.fixture
-def worker(resources: Resources, redis: Redis) -> Iterator[SimpleWorker]:
-    context.set_resources(
-        context.JobResources(
-            settings=resources.settings,
-            session_factory=resources.session_factory,
-            redis=redis,
-            blobstore=resources.blobstore,
-            clock=resources.clock,
-            hostname=socket.gethostname(),
-        )
-    )
-    queues = [Queue(name, connection=redis, serializer=JSONSerializer) for name in (DEFAULT, HEAVY)]
-    yield SimpleWorker(queues, connection=redis, serializer=JSONSerializer)
-    context.clear_resources()
 
 
 def set_gxp(ctx: ServiceContext, project: str, *, is_gxp: bool) -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +14,7 @@ import tifffile
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
-from redis import Redis
-from rq import Queue, SimpleWorker
-from rq.serializers import JSONSerializer
+from rq import SimpleWorker
 
 from lims.api import iiif
 from lims.runtime.resources import Resources
@@ -26,8 +23,6 @@ from lims.services.ingest import IngestTarget, ingest_path
 from lims.settings import Settings
 from lims.web.app import create_app
 from lims.web.viewer import views as viewer_views
-from processing import context as job_context
-from processing.queues import DEFAULT, HEAVY
 from tests.factories import DEFAULT_PASSWORD, make_sample
 
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -76,23 +71,6 @@ def log_in(client: FlaskClient, username: str, password: str = DEFAULT_PASSWORD)
 def browser(app: Flask, scientist: object) -> FlaskClient:
     """A client logged in as the microscopist (global role: sees every project)."""
     return log_in(app.test_client(), "mcurie")
-
-
-@pytest.fixture
-def worker(resources: Resources, redis: Redis) -> Iterator[SimpleWorker]:
-    job_context.set_resources(
-        job_context.JobResources(
-            settings=resources.settings,
-            session_factory=resources.session_factory,
-            redis=redis,
-            blobstore=resources.blobstore,
-            clock=resources.clock,
-            hostname=socket.gethostname(),
-        )
-    )
-    queues = [Queue(name, connection=redis, serializer=JSONSerializer) for name in (DEFAULT, HEAVY)]
-    yield SimpleWorker(queues, connection=redis, serializer=JSONSerializer)
-    job_context.clear_resources()
 
 
 class Images:
