@@ -151,6 +151,7 @@ def _attributes(info: Any) -> dict[str, Any]:  # noqa: ANN401 - CanonicalInfo
         "max": float(info.max),
         "voxel_size": list(info.voxel_size) if info.voxel_size else None,
         "unit": info.unit,
+        "kind": info.kind,
     }
 
 

@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 
 from lims.errors import NotFoundError
 from lims.imaging import tiles, windowing
+from lims.imaging.labels import colour_labels
 from lims.services.viewing import ViewableVersion
 from lims.storage.arrays import CanonicalArray
 
@@ -230,6 +231,11 @@ def render_tile(plane: Plane, request: tiles.TileRequest, window: Window) -> byt
         level_plane = _plane_shape(array.shape(level), plane)
         y0, y1, x0, x1 = tiles.level_box(request, level, level_plane)
         region = array.region(level, y0, y1, x0, x1, axis=plane.read_axis, index=plane.image.index)
+        if array.info.kind == "label":
+            # Label images (processing outputs) are drawn as coloured overlays.
+            return tiles.encode(
+                tiles.render(colour_labels(region), request, nearest=True), request.format
+            )
         if window is None:
             stats = array.stats
             window = default_window(plane.dtype, stats.histogram, stats.minimum, stats.maximum)

@@ -212,11 +212,17 @@ def level_box(
     return y0, max(y1, y0 + 1), x0, max(x1, x0 + 1)
 
 
-def render(display: NDArray[np.uint8], request: TileRequest) -> Image.Image:
-    """Scale an 8-bit region to the requested size, then quality, mirror and rotation."""
+def render(
+    display: NDArray[np.uint8], request: TileRequest, *, nearest: bool = False
+) -> Image.Image:
+    """Scale an 8-bit region to the requested size, then quality, mirror and rotation.
+
+    ``nearest`` keeps label colours pure (no blending between neighbouring labels).
+    """
     image = Image.fromarray(np.ascontiguousarray(display))
     if image.size != (request.width, request.height):
-        image = image.resize((request.width, request.height), Image.Resampling.LANCZOS)
+        resample = Image.Resampling.NEAREST if nearest else Image.Resampling.LANCZOS
+        image = image.resize((request.width, request.height), resample)
     if request.quality == "gray" and image.mode != "L":
         image = image.convert("L")
     if request.mirror:

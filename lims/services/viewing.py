@@ -120,3 +120,19 @@ def preparation_state(ctx: ServiceContext, version_id: uuid.UUID) -> tuple[str, 
     """(state, message) of the version's preparation for viewing, if any."""
     state = preparation_of(ctx, version_id)
     return (state.state, state.message) if state else None
+
+
+def overlay_for(
+    ctx: ServiceContext, base: ViewableVersion, overlay_id: uuid.UUID
+) -> ViewableVersion:
+    """A visible label image that can be drawn over ``base`` (same shape).
+
+    Raises:
+        NotFoundError: invisible or unprepared, not a label image, or another shape.
+    """
+    overlay = viewable_version(ctx, overlay_id)
+    if overlay.attributes.get("kind") != "label":
+        raise NotFoundError("that version is not a label image")
+    if overlay.attributes.get("shape") != base.attributes.get("shape"):
+        raise NotFoundError("the label image has another shape than this image")
+    return overlay

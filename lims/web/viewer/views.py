@@ -18,7 +18,7 @@ import uuid
 from typing import Any
 
 import numpy as np
-from flask import Blueprint, Response, render_template, send_file, url_for
+from flask import Blueprint, Response, render_template, request, send_file, url_for
 
 from lims.errors import NotFoundError
 from lims.imaging.windowing import auto_window
@@ -55,11 +55,21 @@ def view(version_id: uuid.UUID) -> str | Response:
             "viewer/unavailable.html", version=version, sample=sample, message=str(exc)
         )
     config = viewer_config(viewable)
+    overlay_problem = None
+    overlay = request.args.get("overlay", "")
+    if overlay:
+        try:
+            config["overlay"] = str(
+                viewing.overlay_for(ctx, viewable, uuid.UUID(overlay)).version_id
+            )
+        except (ValueError, NotFoundError) as exc:
+            overlay_problem = f"the overlay cannot be shown: {exc}"
     page = render_template(
         "viewer/view.html",
         version=version,
         sample=sample,
         config=config,
+        overlay_problem=overlay_problem,
         panes=_PANES if config["kind"] == "volume" else (),
     )
     response = Response(page, mimetype="text/html")

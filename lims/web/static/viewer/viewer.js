@@ -29,7 +29,7 @@
     voxel: JSON.parse(data.voxelSize || "null"),
     unit: data.unit || "",
     images: data.osdImages,
-    overlay: data.overlay || ""
+    overlay: data.overlay || ""  // version id of a label image drawn over this one
   };
   var isVolume = cfg.kind === "volume";
   // For each pane axis: which volume axes run across (h) and down (v) the plane.
@@ -137,11 +137,17 @@
     panes.forEach(function (pane) { pane.show(); pane.redraw(); });
   };
 
-  Pane.prototype.tileSource = function (imageId) {
+  Pane.prototype.tileSource = function (imageId, asOverlay) {
     var info = JSON.parse(JSON.stringify(this.info));
     info.id = serviceUrl(imageId);
     var url = info.id + "/info.json";
     var source = new OSD.IIIFTileSource(OSD.IIIFTileSource.prototype.configure(info, url, null));
+    if (asOverlay) {
+      // Label colours come as PNG with a transparent background.
+      var jpeg = source.getTileUrl.bind(source);
+      source.getTileUrl = function (level, x, y) { return jpeg(level, x, y).replace(/default\.jpg$/, "default.png"); };
+      return source;
+    }
     var query = windowQuery();
     if (query) {
       var plain = source.getTileUrl.bind(source);
@@ -173,6 +179,7 @@
             if (other !== item && other !== self.overlayItem) { viewer.world.removeItem(other); }
           }
           self.redraw();
+          self.setOverlay(cfg.overlay ? imageId.split(cfg.version).join(cfg.overlay) : "");
         };
         if (item.getFullyLoaded()) { done(); } else { item.addOnceHandler("fully-loaded-change", done); }
       },
@@ -183,11 +190,18 @@
   // Extension point: a label layer above the image (IIIF id of the overlay's plane).
   Pane.prototype.setOverlay = function (imageId) {
     var self = this;
-    if (!imageId || !this.info) { return; }
+    if (!imageId || !this.info || imageId === this.overlayId) { return; }
+    this.overlayId = imageId;
+    var previous = this.overlayItem;
     this.viewer.addTiledImage({
-      tileSource: this.tileSource(imageId),
+      tileSource: this.tileSource(imageId, true),
       opacity: state.overlayOpacity,
-      success: function (event) { self.overlayItem = event.item; }
+      success: function (event) {
+        if (self.overlayId !== imageId) { self.viewer.world.removeItem(event.item); return; }
+        self.overlayItem = event.item;
+        if (previous) { self.viewer.world.removeItem(previous); }
+      },
+      error: function (event) { problem("could not open the overlay " + imageId + ": " + event.message); }
     });
   };
 
@@ -330,7 +344,6 @@
           pane.show();
           if (cfg.overlay) {
             document.getElementById("overlay-controls").hidden = false;
-            pane.setOverlay(cfg.overlay.split(cfg.placeholder).join(pane.imageId()));
           }
         })
         .catch(function (error) { problem("the image service did not answer: " + error.message); });
