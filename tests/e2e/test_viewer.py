@@ -133,7 +133,6 @@ def _variance(png: bytes) -> float:
     return float(np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=np.float64).var())
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 def test_the_orthoslice_viewer_shows_slices_zooms_and_reads_values(  # noqa: PLR0915 - one story
     viewer_server: str, live_resources: Resources, tmp_path: Path
 ) -> None:

@@ -70,7 +70,6 @@ def _newcomer_changes_password(browser: Browser, base_url: str, one_time: str) -
 
 
 @pytest.mark.req("P11-29", "A11-16")
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 def test_admin_creates_an_account_and_the_newcomer_sets_their_password(
     live_server: str, live_resources: Resources, tmp_path: Path
 ) -> None:

@@ -76,7 +76,6 @@ def _capture_project_page(page: Page, screenshot: Path) -> None:
 
 
 @pytest.mark.req("A11-11")
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 def test_admin_edits_a_project_and_reviews_the_audit_trail(
     live_server: str, live_resources: Resources, tmp_path: Path
 ) -> None:

@@ -63,7 +63,6 @@ def _upload_folder_as_version_2(page: Page, folder: Path) -> None:
     expect(page.locator("#v2 .version-files")).to_contain_text("slices/z0000.raw")
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 def test_upload_and_download_through_the_browser(
     live_server: str, live_resources: Resources, tmp_path: Path
 ) -> None:
