@@ -173,7 +173,9 @@ def redis_url(embedded_dir: Path, worker_id: str) -> Iterator[str]:
     if configured:
         yield configured
         return
-    if _answers("127.0.0.1", 6379):
+    # Two suites running side by side on one machine would share the local server's
+    # database indices; CTVAULT_TEST_OWN_REDIS gives this run a private embedded server.
+    if _answers("127.0.0.1", 6379) and not os.environ.get("CTVAULT_TEST_OWN_REDIS"):
         yield f"redis://127.0.0.1:6379/{index}"
         return
     client, url = start_redis(embedded_dir / worker_id)
