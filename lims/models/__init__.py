@@ -1,22 +1,26 @@
 """SQLAlchemy 2 typed models of the core domain, one aggregate per module."""
 
+from lims.models.analyses import Analysis, AnalysisRevision
 from lims.models.blobs import Blob
 from lims.models.datasets import Dataset, DatasetVersion, VersionFile
 from lims.models.derivatives import VersionDerivative, VersionPreparation
 from lims.models.notes import Note
+from lims.models.notifications import Notification
 from lims.models.projects import Project, Sample
 from lims.models.retirements import Retirement
 from lims.models.runs import (
-    Notification,
     ProcessingStep,
     Run,
     RunResult,
     RunState,
     Workflow,
 )
+from lims.models.signatures import Signature, SigningKey
 from lims.models.users import ApiToken, PasswordHistory, RoleAssignment, User
 
 __all__ = [
+    "Analysis",
+    "AnalysisRevision",
     "ApiToken",
     "Blob",
     "Dataset",
@@ -32,6 +36,8 @@ __all__ = [
     "RunResult",
     "RunState",
     "Sample",
+    "Signature",
+    "SigningKey",
     "User",
     "VersionDerivative",
     "VersionFile",

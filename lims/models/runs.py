@@ -11,7 +11,6 @@ A run is split by mutability (DESIGN invariant 1, STYLE §4.5):
 
 :class:`ProcessingStep` mirrors the code registry (name, version, code digest) with the
 administrative validation *state* (the only column the application may update).
-:class:`Notification` is an in-app message to a user (a run finished or failed).
 """
 
 from __future__ import annotations
@@ -178,19 +177,3 @@ class RunResult(Base):
     created_at: Mapped[CreatedAt]
 
     run: Mapped[Run] = relationship(back_populates="result")
-
-
-class Notification(Base):
-    """An in-app message to one user; only ``read_at`` ever changes."""
-
-    __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_user_id_created_at", "user_id", "created_at"),)
-
-    id: Mapped[UuidPk]
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
-    subject: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text, default="")
-    object_type: Mapped[str] = mapped_column(String(50))
-    object_id: Mapped[uuid.UUID]
-    created_at: Mapped[CreatedAt]
-    read_at: Mapped[dt.datetime | None]

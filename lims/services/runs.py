@@ -27,7 +27,6 @@ from lims.auth.roles import Permission
 from lims.errors import ConflictError, NotFoundError, PermissionDeniedError, UserError
 from lims.models import (
     DatasetVersion,
-    Notification,
     Project,
     Run,
     RunResult,
@@ -507,15 +506,6 @@ def table_csv(ctx: ServiceContext, run_id: uuid.UUID, port: str) -> bytes:
         raise NotFoundError(f"run {run_id} has no table {port!r}")
     with ctx.blobstore.open(entry["csv_sha256"]) as handle:
         return handle.read()
-
-
-def notifications(ctx: ServiceContext, *, unread_only: bool = True) -> list[Notification]:
-    """The caller's notifications, newest first."""
-    identity = ctx.require_identity()
-    query = select(Notification).where(Notification.user_id == identity.user_id)
-    if unread_only:
-        query = query.where(Notification.read_at.is_(None))
-    return list(ctx.uow.session.scalars(query.order_by(Notification.created_at.desc()).limit(100)))
 
 
 def input_histogram(

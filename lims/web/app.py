@@ -15,6 +15,7 @@ from lims.web.auth import guard
 from lims.web.auth.account import blueprint as account_blueprint
 from lims.web.auth.views import blueprint as auth_blueprint
 from lims.web.catalogue.views import blueprint as catalogue_blueprint
+from lims.web.notifications import blueprint as notifications_blueprint
 from lims.web.records.views import blueprint as records_blueprint
 from lims.web.runs import blueprint as runs_blueprint
 from lims.web.uploads.views import blueprint as uploads_blueprint
@@ -74,4 +75,5 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.register_blueprint(iiif.blueprint)
     app.register_blueprint(viewer_blueprint)
     app.register_blueprint(runs_blueprint)
+    app.register_blueprint(notifications_blueprint)
     return app

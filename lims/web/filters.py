@@ -10,7 +10,7 @@ from flask import Flask
 
 from lims.auth.roles import Permission
 from lims.models import User
-from lims.services import audit_trail
+from lims.services import audit_trail, notifications
 from lims.web import context
 
 _UNITS = ("bytes", "kB", "MB", "GB", "TB", "PB")
@@ -93,8 +93,15 @@ def init_app(app: Flask) -> None:
 
 def _template_globals() -> dict[str, object]:
     identity = context.identity()
-    review = identity is not None and audit_trail.can_review(context.service_context())
-    return {"current_identity": identity, "can": can, "can_review_audit": review}
+    if identity is None:
+        return {"current_identity": None, "can": can, "can_review_audit": False, "unread": 0}
+    ctx = context.service_context()
+    return {
+        "current_identity": identity,
+        "can": can,
+        "can_review_audit": audit_trail.can_review(ctx),
+        "unread": notifications.unread_count(ctx),
+    }
 
 
 def can(permission: str, project_id: uuid.UUID | None = None) -> bool:

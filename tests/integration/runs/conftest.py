@@ -41,7 +41,7 @@ def redis_url(redis_url: str, worker_id: str) -> str:
     Other suites running at the same time on the same server flush indices 0-3 between
     their tests, which would drop this suite's queued jobs and login sessions mid-test.
     """
-    if "://" not in redis_url or redis_url.rsplit("/", 1)[1] == "":
+    if not redis_url.startswith("redis://") or redis_url.rsplit("/", 1)[1] == "":
         return redis_url
     index = 11 if worker_id == "master" else 11 + int(worker_id.removeprefix("gw")) % 3
     return redis_url.rsplit("/", 1)[0] + f"/{index}"

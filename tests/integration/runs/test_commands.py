@@ -27,7 +27,9 @@ def cli_env(fresh_database_url: str, redis_url: str, tmp_path: Path) -> dict[str
         DATABASE_URL=fresh_database_url,
         # A database index of its own: other suites flush theirs between tests, which
         # would drop the jobs these separate processes hand to each other.
-        REDIS_URL=redis_url.rsplit("/", 1)[0] + "/15",
+        REDIS_URL=(
+            redis_url.rsplit("/", 1)[0] + "/15" if redis_url.startswith("redis://") else redis_url
+        ),
         CTVAULT_DATA_DIR=str(tmp_path / "data"),
         CTVAULT_ADMIN_PASSWORD=ADMIN_PASSWORD,
     )

@@ -17,7 +17,7 @@ from lims.auth.roles import Role
 from lims.errors import ConflictError, NotFoundError, PermissionDeniedError, UserError
 from lims.models import Dataset, DatasetVersion, Project, Run, User, Workflow
 from lims.runtime.resources import Resources
-from lims.services import runs, workflows
+from lims.services import notifications, runs, workflows
 from lims.services.context import ServiceContext
 from processing import execution
 from processing.step import ParameterError, StepInputError
@@ -195,7 +195,7 @@ def test_a_failing_job_leaves_no_output_and_mails_the_submitter(
     [mail] = mailbox.wait_for(1)
     assert "failed" in mail["Subject"]
     assert "the disk is on fire" in mail.get_content()
-    assert next(n.subject for n in runs.notifications(ctx)).endswith("failed")
+    assert next(n.subject for n in notifications.list_notifications(ctx, unread_only=True)).endswith("failed")
 
 
 def test_a_queued_run_can_be_cancelled_and_never_runs(

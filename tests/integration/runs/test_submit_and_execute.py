@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from audit import AuditEvent
 from lims.models import Dataset, DatasetVersion, Run, RunResult, User
-from lims.services import runs, workflows
+from lims.services import notifications, runs, workflows
 from lims.services.context import ServiceContext
 from lims.services.preparation import derivatives_of
 from lims.storage.arrays import CanonicalArray, array_digest
@@ -76,7 +76,7 @@ def test_otsu_label_particles_makes_a_label_version_and_a_table_of_two_particles
     assert runs.table_csv(ctx, run.id, "particles").startswith(b"label")
     assert _actions(ctx, run.id) == ["run.submit", "run.succeeded"]
     assert "version.create" in _actions(ctx, version.id)
-    assert [n.subject for n in runs.notifications(ctx)] == [
+    assert [n.subject for n in notifications.list_notifications(ctx, unread_only=True)] == [
         f"Run {run.id.hex[:8]} (Particles) succeeded"
     ]
     [mail] = mailbox.wait_for(1)
