@@ -195,7 +195,9 @@ def test_a_failing_job_leaves_no_output_and_mails_the_submitter(
     [mail] = mailbox.wait_for(1)
     assert "failed" in mail["Subject"]
     assert "the disk is on fire" in mail.get_content()
-    assert next(n.subject for n in notifications.list_notifications(ctx, unread_only=True)).endswith("failed")
+    assert next(
+        n.subject for n in notifications.list_notifications(ctx, unread_only=True)
+    ).endswith("failed")
 
 
 def test_a_queued_run_can_be_cancelled_and_never_runs(
