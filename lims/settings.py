@@ -96,6 +96,17 @@ class Settings:
         "Behind nginx: internal location that maps to the tile cache folder; tiles are then"
         " sent with X-Accel-Redirect after the access check. Unset: ctvault sends the bytes.",
     )
+    tile_link_secret: str | None = _setting(
+        "CTVAULT_TILE_LINK_SECRET",
+        "Secret of the signed tile links nginx checks with secure_link (the same value goes"
+        " into the nginx configuration). Default: derived from the secret key.",
+    )
+    tile_link_seconds: int = _setting(
+        "CTVAULT_TILE_LINK_SECONDS",
+        "Lifetime of a signed tile link (viewers renew theirs); the longest a revoked session"
+        " can still load tiles straight from nginx.",
+        120,
+    )
     production: bool = _setting(
         "CTVAULT_PRODUCTION", "1 behind HTTPS: secure cookies and HSTS.", default=False
     )

@@ -29,10 +29,19 @@ import json
 import logging
 from pathlib import Path
 
-from flask import Blueprint, Response, redirect, request, send_file, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from werkzeug.wrappers import Response as BaseResponse
 
-from lims.api import imageserver
+from lims.api import imageserver, tilelinks
 from lims.errors import AuthenticationError, NotFoundError, PermissionDeniedError, UserError
 from lims.imaging.tiles import MEDIA_TYPES, TileRequestError, parse_request
 from lims.services import viewing
@@ -95,10 +104,26 @@ def base(image_id: str) -> BaseResponse:
 
 @blueprint.get("/<image_id>/info.json")
 def info(image_id: str) -> BaseResponse:
-    """The image information (JSON-LD); the first one of a version per session is audited."""
+    """The image information (JSON-LD); the first one of a version per session is audited.
+
+    Its ``id`` is a signed tile link (:mod:`lims.api.tilelinks`) bound to the caller's
+    session, so tiles can come straight from nginx; a caller without a session cookie (an
+    API token) gets the plain base URI, every tile of which is checked here.
+    """
     plane = _plane(image_id)
     _record_opening(plane)
-    base_uri = url_for("iiif.base", image_id=str(plane.image), _external=True)
+    link = _issue_link(plane)
+    if link is None:
+        base_uri = url_for("iiif.base", image_id=str(plane.image), _external=True)
+    else:
+        base_uri = url_for(
+            "iiif.signed_base",
+            expires=link.expires,
+            signature=link.signature,
+            digest=link.digest,
+            image_id=str(plane.image),
+            _external=True,
+        )
     tag = imageserver.etag(plane, f"info|{base_uri}")
     unchanged = _not_modified(tag, INFO_CACHE_CONTROL)
     if unchanged is not None:
@@ -130,16 +155,80 @@ def image(
     image_id: str, region: str, size: str, rotation: str, quality_format: str
 ) -> BaseResponse:
     """An image request; rendered once into the tile cache, then served from there."""
+    return _image(_plane(image_id), (region, size, rotation, quality_format), linked=False)
+
+
+_SIGNED = "/s/<int:expires>/<signature>/<digest>/<image_id>"
+
+
+@blueprint.get(_SIGNED)
+def signed_base(expires: int, signature: str, digest: str, image_id: str) -> BaseResponse:
+    """A signed base URI: 303 See Other to its info.json (which issues a fresh link)."""
+    _signed_plane(tilelinks.TileLink(expires, signature, digest), image_id)
+    return redirect(url_for("iiif.info", image_id=image_id), code=SEE_OTHER)
+
+
+@blueprint.get(f"{_SIGNED}/info.json")
+def signed_info(expires: int, signature: str, digest: str, image_id: str) -> BaseResponse:
+    """info.json under a signed base URI: the same as the plain one, with a fresh link."""
+    _signed_plane(tilelinks.TileLink(expires, signature, digest), image_id)
+    return info(image_id)
+
+
+@blueprint.get(f"{_SIGNED}/<region>/<size>/<rotation>/<quality_format>")
+def signed_image(  # noqa: PLR0917 - the URL's segments
+    expires: int,
+    signature: str,
+    digest: str,
+    image_id: str,
+    region: str,
+    size: str,
+    rotation: str,
+    quality_format: str,
+) -> BaseResponse:
+    """A tile through a signed link that nginx did not have yet (or a windowed one).
+
+    The link, the session and the visibility of the version are all checked; a default
+    tile is then stored under its URL's name, where nginx finds it from then on.
+    """
+    plane = _signed_plane(tilelinks.TileLink(expires, signature, digest), image_id)
+    return _image(plane, (region, size, rotation, quality_format), linked=True)
+
+
+def _signed_plane(link: tilelinks.TileLink, image_id: str) -> imageserver.Plane:
+    """The plane of a signed link: a valid link for this session, then the full check."""
+    tilelinks.verify(_link_secret(), link, _session_cookie(), now=_now())
     plane = _plane(image_id)
-    tile = parse_request(
-        region,
-        size,
-        rotation,
-        quality_format,
-        width=plane.width,
-        height=plane.height,
-        limits=imageserver.LIMITS,
-    )
+    if plane.digest != link.digest:
+        raise NotFoundError(f"no image {image_id!r} with this array")
+    return plane
+
+
+def _issue_link(plane: imageserver.Plane) -> tilelinks.TileLink | None:
+    cookie = _session_cookie()
+    if not cookie:
+        return None
+    lifetime = context.resources().settings.tile_link_seconds
+    return tilelinks.issue(_link_secret(), plane.digest, cookie, now=_now(), lifetime_s=lifetime)
+
+
+def _link_secret() -> str:
+    configured = context.resources().settings.tile_link_secret
+    return configured or tilelinks.derive_secret(str(current_app.secret_key))
+
+
+def _session_cookie() -> str | None:
+    return request.cookies.get(current_app.config["SESSION_COOKIE_NAME"])
+
+
+def _now() -> float:
+    return context.resources().clock.now().timestamp()
+
+
+def _image(
+    plane: imageserver.Plane, parts: tuple[str, str, str, str], *, linked: bool
+) -> BaseResponse:
+    tile = parse_request(*parts, width=plane.width, height=plane.height, limits=imageserver.LIMITS)
     window = imageserver.parse_window(request.args)
     key = imageserver.request_key(plane, tile, window)
     tag = imageserver.etag(plane, key)
@@ -148,7 +237,8 @@ def image(
         return unchanged
     settings = context.resources().settings
     cache_dir = settings.tile_cache_dir or settings.data_dir / "tiles"
-    path, relative = imageserver.cached_tile(cache_dir, plane, tile, window)
+    named = imageserver.link_relative_path(plane, parts) if linked and window is None else None
+    path, relative = imageserver.cached_tile(cache_dir, plane, tile, window, named)
     response = _tile_response(path, relative, MEDIA_TYPES[tile.format], settings.tile_accel_prefix)
     response.set_etag(tag)
     response.headers["Cache-Control"] = TILE_CACHE_CONTROL

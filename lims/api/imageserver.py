@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -40,6 +41,9 @@ TILE_SIZE = 256
 # The largest image one request may ask for (IIIF maxArea): a screenful of a 32k mosaic.
 LIMITS = tiles.Limits(max_area=4096 * 4096)
 _EIGHT_BIT = np.dtype(np.uint8)
+_LINK_REGION = re.compile(r"full|\d{1,9},\d{1,9},\d{1,9},\d{1,9}")
+_LINK_SIZE = re.compile(r"max|\d{1,9},\d{0,9}")
+_LINK_QUALITY = re.compile(r"(default|gray|color)\.(jpg|png)")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -204,12 +208,40 @@ def cache_relative_path(plane: Plane, key: str, fmt: str) -> str:
     return f"{digest[:2]}/{digest}/{name}.{fmt}"
 
 
+def link_relative_path(plane: Plane, parts: Sequence[str]) -> str | None:
+    """Where a default-window tile lives for nginx, named by its URL; None if not such a tile.
+
+    ``parts`` are the four URL segments (region, size, rotation, quality.format). The path
+    is ``iiif/<digest>/p[<axis><index>]/<region>/<size>/<rotation>/<quality>.<format>``, so
+    nginx finds it from a signed tile URL alone (``deploy/nginx/ctvault.conf``). Only the
+    plain forms OpenSeadragon and other IIIF clients use are named this way.
+    """
+    region, size, rotation, quality_format = parts
+    if not (
+        _LINK_REGION.fullmatch(region)
+        and _LINK_SIZE.fullmatch(size)
+        and rotation == "0"
+        and _LINK_QUALITY.fullmatch(quality_format)
+    ):
+        return None
+    axis = "" if plane.image.axis is None else f"{plane.image.axis}{plane.image.index}"
+    return f"iiif/{plane.digest}/p{axis}/{region}/{size}/{rotation}/{quality_format}"
+
+
 def cached_tile(
-    cache_dir: Path, plane: Plane, request: tiles.TileRequest, window: Window
+    cache_dir: Path,
+    plane: Plane,
+    request: tiles.TileRequest,
+    window: Window,
+    relative: str | None = None,
 ) -> tuple[Path, str]:
-    """Path of the rendered tile in the cache (rendered now if missing) and its relative path."""
-    key = request_key(plane, request, window)
-    relative = cache_relative_path(plane, key, request.format)
+    """Path of the rendered tile in the cache (rendered now if missing) and its relative path.
+
+    ``relative`` names the file (:func:`link_relative_path`); default: a hash of the request.
+    """
+    if relative is None:
+        key = request_key(plane, request, window)
+        relative = cache_relative_path(plane, key, request.format)
     path = cache_dir / relative
     if not path.is_file():
         data = render_tile(plane, request, window)

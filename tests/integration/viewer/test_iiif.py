@@ -46,7 +46,9 @@ def test_info_json_describes_the_image(browser: FlaskClient, image_id: str) -> N
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     info = response.get_json(force=True)
     assert info["@context"] == "http://iiif.io/api/image/3/context.json"
-    assert info["id"] == f"http://localhost/iiif/3/{image_id}"
+    # The base URI is a signed tile link (tests/integration/viewer/test_tile_links.py).
+    assert info["id"].startswith("http://localhost/iiif/3/s/")
+    assert info["id"].endswith(f"/{image_id}")
     assert (info["type"], info["protocol"], info["profile"]) == (
         "ImageService3",
         "http://iiif.io/api/image",
