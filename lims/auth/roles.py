@@ -28,6 +28,10 @@ class Permission(enum.StrEnum):
     USER_MANAGE = "user.manage"
     WORKFLOW_SUBMIT = "workflow.submit"
     RUN_REPLAY = "run.replay"
+    ANALYSIS_WRITE = "analysis.write"
+    ANALYSIS_REVIEW = "analysis.review"
+    ANALYSIS_APPROVE = "analysis.approve"
+    DATA_VERIFY = "data.verify"
 
 
 _READ = {Permission.CATALOGUE_READ}
@@ -42,6 +46,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.NOTE_WRITE,
             Permission.WORKFLOW_SUBMIT,
             Permission.RUN_REPLAY,
+            Permission.ANALYSIS_WRITE,
+            Permission.DATA_VERIFY,
         }
     ),
     Role.REVIEWER: frozenset(
@@ -51,6 +57,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.NOTE_WRITE,
             Permission.AUDIT_REVIEW,
             Permission.RUN_REPLAY,
+            Permission.ANALYSIS_REVIEW,
+            Permission.ANALYSIS_APPROVE,
+            Permission.DATA_VERIFY,
         }
     ),
     Role.AUDITOR: frozenset(
