@@ -58,7 +58,7 @@ def test_token_lifecycle_create_use_scope_revoke(
     assert whoami.get_json()["username"] == scientist.username
     refused = _note(script, read, project_id)
     assert refused.status_code == 403
-    assert "read scope" in refused.get_json()["error"]
+    assert "read scope" in refused.get_json()["error"]["message"]
     assert _notes(uow) == 0
     assert _note(script, write, project_id).status_code == 201
     assert _notes(uow) == 1
