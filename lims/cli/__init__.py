@@ -11,6 +11,7 @@ from lims.cli.database import db
 from lims.cli.records import ingest, project, sample
 from lims.cli.runs import replay, run_group, workflow
 from lims.cli.serve import serve, worker
+from lims.cli.signatures import signatures_group
 from lims.cli.users import user
 from lims.cli.verify import verify
 
@@ -39,6 +40,7 @@ for command in (
     workflow,
     run_group,
     replay,
+    signatures_group,
 ):
     cli.add_command(command)
 

@@ -12,9 +12,10 @@ from typing import Any
 import click
 
 from lims.cli._runtime import login, open_resources, run_user_errors, user_options
+from lims.cli.signatures import signer_login
 from lims.errors import UserError
 from lims.runtime.resources import Resources
-from lims.services import runs, workflows
+from lims.services import runs, signing, workflows
 from lims.services.context import ServiceContext
 from processing import replay as replay_module
 from processing.context import JobResources
@@ -125,16 +126,29 @@ def list_workflows(username: str, password_stdin: bool) -> None:
 def step_state(
     name: str, version: int, state: str, reason: str, username: str, password_stdin: bool
 ) -> None:
-    """Set the validation STATE of step NAME VERSION (administrators only)."""
+    """Set the validation STATE of step NAME VERSION (administrators only), signed.
+
+    The password is asked once and serves both to log in and to sign the change.
+    """
     with open_resources() as resources:
-        identity = run_user_errors(lambda: login(resources, username, password_stdin))
+        identity, password = run_user_errors(
+            lambda: signer_login(resources, username, password_stdin)
+        )
         with resources.unit_of_work() as uow:
             ctx = resources.service_context(uow, identity)
-            run_user_errors(
-                lambda: workflows.set_step_state(ctx, name, version, state=state, reason=reason)
+            signature = run_user_errors(
+                lambda: signing.change_step_state(
+                    ctx,
+                    name,
+                    version,
+                    state=state,
+                    reason=reason,
+                    password=password,
+                    user_id=username,
+                    directory=resources.directory,
+                )
             )
-            uow.commit()
-    click.echo(f"step {name} v{version} is now {state}")
+    click.echo(f"step {name} v{version} is now {state} (signed by {signature.printed_name})")
 
 
 @click.group("run")

@@ -1,0 +1,109 @@
+"""``ctvault signatures``: verify every signature, export and rotate the signing keys."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from audit.chain import format_time
+from lims.auth.identity import Identity
+from lims.cli._runtime import cli_context, login, open_resources, run_user_errors, user_options
+from lims.errors import UserError
+from lims.runtime.resources import Resources
+from lims.services.login import authenticate
+from lims.services.signature_admin import (
+    export_public_keys,
+    rotate_signing_key,
+    verify_every_signature,
+)
+
+
+def signer_login(resources: Resources, username: str, password_stdin: bool) -> tuple[Identity, str]:
+    """Log a signer in; return them with the password, which the signature asks for again.
+
+    Raises:
+        UserError: wrong credentials, or a password that must be changed first.
+    """
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt(f"Password for {username} (to sign)", hide_input=True)
+    with resources.unit_of_work() as uow:
+        result = authenticate(
+            uow,
+            resources.settings,
+            username=username,
+            password=password,
+            context=cli_context(),
+            directory=resources.directory,
+        )
+    if result.must_change_password:
+        raise UserError(f"{username} must set their own password before signing")
+    return result.identity, password
+
+
+@click.group("signatures")
+def signatures_group() -> None:
+    """Electronic signatures: verify them, manage the keys that seal them."""
+
+
+@signatures_group.command("verify")
+@click.option("--all", "show_all", is_flag=True, help="List valid signatures too.")
+def verify(show_all: bool) -> None:
+    """Re-compute each signed record's digest and check each signature's manifest and seal.
+
+    Exits 0 when every signature holds, 1 when any is broken (each one is listed with why).
+    """
+    with open_resources() as resources, resources.unit_of_work() as uow:
+        verdicts = verify_every_signature(uow)
+        broken = 0
+        for verdict in verdicts:
+            row = verdict.signature
+            if verdict.ok and not show_all:
+                continue
+            broken += not verdict.ok
+            click.echo(
+                f"{verdict.status.upper()} {row.id} {row.record_type} {row.record_id} "
+                f"{row.meaning} by {row.printed_name} at {format_time(row.signed_at)}"
+            )
+            for problem in verdict.problems:
+                click.echo(f"    {problem}")
+    status = "OK" if not broken else f"FAILED: {broken} broken"
+    click.echo(f"signatures: {len(verdicts)} checked; {status}")
+    if broken:
+        raise SystemExit(1)
+
+
+@signatures_group.group("keys")
+def keys_group() -> None:
+    """The Ed25519 keys that seal signatures."""
+
+
+@keys_group.command("export")
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE, not stdout."
+)
+def export(output: Path | None) -> None:
+    """Print every public signing key (JSON) so anyone can verify signatures offline."""
+    with open_resources() as resources, resources.unit_of_work() as uow:
+        text = export_public_keys(uow)
+    if output is None:
+        click.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"public keys written to {output}")
+
+
+@keys_group.command("rotate")
+@click.option("--reason", required=True, help="Why (recorded in the audit trail).")
+@user_options
+def rotate(reason: str, username: str, password_stdin: bool) -> None:
+    """Add a new signing key that signs from now on (administrators only)."""
+    with open_resources() as resources:
+        identity = run_user_errors(lambda: login(resources, username, password_stdin))
+        with resources.unit_of_work() as uow:
+            ctx = resources.service_context(uow, identity)
+            row = run_user_errors(lambda: rotate_signing_key(ctx, reason=reason))
+    click.echo(f"new signing key {row.key_id}")
