@@ -67,7 +67,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from audit import Actor
-from lims.api import iiif
+from lims.api import iiif, tilelinks
 from lims.auth.roles import Role
 from lims.db.migrate import upgrade
 from lims.imaging.pyramid import level_shapes
@@ -83,6 +83,8 @@ from processing.queues import DEFAULT, HEAVY
 TILE = 256
 PASSWORD = "bench password 1234"  # noqa: S105 - a throwaway bench account
 LOOPBACK = "127.0.0.1"
+LINK_SECRET = "bench tile link secret"  # noqa: S105 - a throwaway bench secret
+TILES_CONF = ROOT / "deploy" / "nginx" / "ctvault-tiles.conf"
 
 
 # ------------------------------------------------------------------ the app under test
@@ -109,6 +111,8 @@ def _env(settings: Settings) -> dict[str, str]:
         CTVAULT_TILE_CACHE_DIR=str(settings.tile_cache_dir),
         CTVAULT_LOGIN_ATTEMPTS_PER_MINUTE="1000",
         CTVAULT_SESSION_IDLE_MINUTES="120",
+        CTVAULT_TILE_LINK_SECRET=LINK_SECRET,
+        CTVAULT_TILE_LINK_SECONDS="3600",  # longer than any run
     )
     if settings.tile_accel_prefix:
         env["CTVAULT_TILE_ACCEL_PREFIX"] = settings.tile_accel_prefix
@@ -265,18 +269,26 @@ def prepare(settings: Settings, mosaic: tuple[int, int], volume: int | None) -> 
     return ids
 
 
-def tile_paths(version: str, height: int, width: int) -> list[str]:
-    """Every 256² tile of every pyramid level, as OpenSeadragon asks for them."""
+def tile_suffixes(height: int, width: int) -> list[str]:
+    """Every 256² tile of every pyramid level, as OpenSeadragon 6 asks for them (IIIF 3)."""
 
-    paths = []
+    suffixes = []
     for level, _ in enumerate(level_shapes((height, width), 2)):
         factor = 2**level
         span = TILE * factor
         for y in range(0, height, span):
             for x in range(0, width, span):
                 w, h = min(span, width - x), min(span, height - y)
-                paths.append(f"/iiif/3/{version}/{x},{y},{w},{h}/{-(-w // factor)},/0/default.jpg")
-    return paths
+                size = f"{-(-w // factor)},{-(-h // factor)}"
+                suffixes.append(f"{x},{y},{w},{h}/{size}/0/default.jpg")
+    return suffixes
+
+
+def signed_base(base: str, image_id: str, cookie: str) -> str:
+    """The signed base URI (path) info.json hands to this session."""
+    status, _, body = get(f"{base}/iiif/3/{image_id}/info.json", cookie)
+    _require(status == 200, f"info.json: {status}")
+    return urllib.parse.urlsplit(json.loads(body)["id"]).path
 
 
 # ------------------------------------------------------------------ HTTP helpers
@@ -338,6 +350,34 @@ def check_access(base: str, path: str, cookie: str) -> dict[str, str]:
     )
     names = ("Content-Type", "ETag", "Cache-Control", "Access-Control-Allow-Origin")
     return {name: headers.get(name, "(missing)") for name in names}
+
+
+def check_link_access(base: str, link_path: str, cookie: str, other_cookie: str) -> dict[str, str]:
+    """A signed tile through nginx: 403 without the session, forged, expired or for another
+    session; 200 (a JPEG) with it. Returns the statuses seen."""
+    parts = link_path.split("/")  # ['', 'iiif', '3', 's', expires, sig, digest, image, ...]
+    expires, signature, digest = parts[4], parts[5], parts[6]
+    flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
+    old = tilelinks.issue(LINK_SECRET, digest, cookie, now=time.time() - 7200, lifetime_s=60)
+    rest = "/".join(parts[7:])
+    cases = {
+        "no cookie": (link_path, None),
+        "forged signature": (link_path.replace(signature, flipped), cookie),
+        "expiry pushed out": (link_path.replace(f"/{expires}/", f"/{int(expires) + 600}/"), cookie),
+        "expired link": (f"/iiif/3/{old.path()}/{rest}", cookie),
+        "another session": (link_path, other_cookie),
+    }
+    seen = {}
+    for name, (path, with_cookie) in cases.items():
+        status, _, _ = get(base + path, with_cookie)
+        _require(status == 403, f"{name}: {status}, not 403")
+        seen[name] = str(status)
+    status, headers, body = get(base + link_path, cookie)
+    _require(status == 200 and body[:3] == b"\xff\xd8\xff", f"signed tile: {status}")
+    _require("Accept-Ranges" in headers, "the signed tile did not come from nginx itself")
+    seen["with the session"] = str(status)
+    seen.update({n: headers.get(n, "(missing)") for n in ("Content-Type", "Cache-Control", "ETag")})
+    return seen
 
 
 def wrk(
@@ -403,12 +443,8 @@ http {{
     upstream ctvault {{ server 127.0.0.1:{app_port}; keepalive 32; }}
     server {{
         listen 127.0.0.1:{port};
-        # ctvault answers tile requests with X-Accel-Redirect: /_tiles/<path> after its
-        # access check; only such internal redirects reach this location.
-        location /_tiles/ {{
-            internal;
-            alias {cache}/;
-        }}
+        # deploy/nginx/ctvault-tiles.conf: signed tile links, X-Accel-Redirect location
+        include {prefix}/ctvault-tiles.conf;
         # Benchmark only, the ceiling: the same files with no access check at all.
         location /static-tiles/ {{
             alias {cache}/;
@@ -429,6 +465,14 @@ http {{
 def nginx(prefix: Path, port: int, app_port: int, cache: Path, workers: int) -> Iterator[None]:
     prefix.mkdir(parents=True, exist_ok=True)
     conf = prefix / "nginx.conf"
+    tiles_conf = TILES_CONF.read_text()
+    for name, value in (
+        ("__TILE_DIR__", str(cache)),
+        ("__LINK_SECRET__", LINK_SECRET),
+        ("__UPSTREAM__", f"127.0.0.1:{app_port}"),
+    ):
+        tiles_conf = tiles_conf.replace(name, value)
+    (prefix / "ctvault-tiles.conf").write_text(tiles_conf)
     conf.write_text(
         NGINX_CONF.format(prefix=prefix, port=port, app_port=app_port, cache=cache, workers=workers)
     )
@@ -482,7 +526,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script
         default=os.environ.get("CTVAULT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
     )
     parser.add_argument(
-        "--skip", default="", help="comma list of: werkzeug, gunicorn, static, ortho"
+        "--skip", default="", help="comma list of: werkzeug, gunicorn, accel, static, ortho"
     )
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -504,7 +548,9 @@ def main() -> None:  # noqa: PLR0915 - one linear script
             )
             print("preparing data ...")
             ids = prepare(settings, (height, width), None if "ortho" in skip else args.volume)
-            paths = tile_paths(ids["mosaic"], height, width)
+            suffixes = tile_suffixes(height, width)
+            mosaic = ids["mosaic"]
+            paths = [f"/iiif/3/{mosaic}/{suffix}" for suffix in suffixes]
             results["tiles"] = len(paths)
             gunicorn_port, nginx_port = _free_port(), _free_port()
             accel = settings.replace(tile_accel_prefix="/_tiles")
@@ -530,30 +576,34 @@ def main() -> None:  # noqa: PLR0915 - one linear script
                 _process(gunicorn, _env(accel), gunicorn_port, work / "gunicorn.log"),
                 nginx(work / "nginx", nginx_port, gunicorn_port, settings.tile_cache_dir, 2),  # type: ignore[arg-type]
             ):
-                direct, proxied = (
-                    f"http://{LOOPBACK}:{gunicorn_port}",
-                    f"http://{LOOPBACK}:{nginx_port}",
-                )
-                cookie = log_in(proxied)
-                print(f"rendering {len(paths)} tiles once (cold) ...")
-                renders, static_paths = [], []
-                for path in paths:
+                proxied = f"http://{LOOPBACK}:{nginx_port}"
+                cookie, other_cookie = log_in(proxied), log_in(proxied)
+                base = signed_base(proxied, mosaic, cookie)
+                digest = base.split("/")[6]
+                linked = [f"{base}/{suffix}" for suffix in suffixes]
+                print(f"rendering {len(paths)} tiles once (cold, nginx -> ctvault) ...")
+                renders = []
+                for path in linked:
                     started = time.perf_counter()
-                    status, headers, _ = get(direct + path, cookie)
+                    status, _, _ = get(proxied + path, cookie)
                     renders.append(time.perf_counter() - started)
                     _require(status == 200, f"{path}: {status}")
-                    static_paths.append(
-                        headers["X-Accel-Redirect"].replace("/_tiles/", "/static-tiles/", 1)
-                    )
                 renders.sort()
                 results["cold_render_ms"] = {
                     "median": 1000 * statistics.median(renders),
                     "p99": 1000 * renders[int(0.99 * (len(renders) - 1))],
                 }
-                results["nginx_tile_headers"] = check_access(proxied, paths[0], cookie)
+                static_paths = [f"/static-tiles/iiif/{digest}/p/{s}" for s in suffixes]
+                results["signed_link_checks"] = check_link_access(
+                    proxied, linked[0], cookie, other_cookie
+                )
+                results["accel_tile_headers"] = check_access(proxied, paths[0], cookie)
                 if "gunicorn" not in skip:
-                    print("(b) gunicorn behind nginx, X-Accel-Redirect ...")
-                    results["gunicorn_nginx"] = wrk(proxied, paths, cookie, args, work)
+                    print("(b) nginx + gunicorn, signed tile links ...")
+                    results["signed_links"] = wrk(proxied, linked, cookie, args, work)
+                if "accel" not in skip:
+                    print("(b0) gunicorn behind nginx, per-request check + X-Accel-Redirect ...")
+                    results["gunicorn_accel"] = wrk(proxied, paths, cookie, args, work)
                 if "static" not in skip:
                     print("(c) nginx static files ...")
                     results["nginx_static"] = wrk(proxied, static_paths, None, args, work)
@@ -577,11 +627,14 @@ def main() -> None:  # noqa: PLR0915 - one linear script
                     ),
                 ]
                 with _process(serve, _env(settings), port, work / "werkzeug.log"):
-                    base = f"http://{LOOPBACK}:{port}"
-                    cookie = log_in(base)
-                    check_access(base, paths[0], cookie)
-                    print("(a) werkzeug ...")
-                    results["werkzeug"] = wrk(base, paths, cookie, args, work)
+                    local = f"http://{LOOPBACK}:{port}"
+                    cookie = log_in(local)
+                    check_access(local, paths[0], cookie)
+                    base = signed_base(local, mosaic, cookie)
+                    print("(a) werkzeug (embedded default), signed tile links ...")
+                    results["werkzeug"] = wrk(
+                        local, [f"{base}/{suffix}" for suffix in suffixes], cookie, args, work
+                    )
     finally:
         Redis.from_url(args.redis_url).flushdb()
         shutil.rmtree(work, ignore_errors=True)
