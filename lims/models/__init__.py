@@ -7,6 +7,7 @@ from lims.models.derivatives import VersionDerivative, VersionPreparation
 from lims.models.notes import Note
 from lims.models.notifications import Notification
 from lims.models.projects import Project, Sample
+from lims.models.reports import Report, ReportRequest
 from lims.models.retirements import Retirement
 from lims.models.runs import (
     ProcessingStep,
@@ -15,7 +16,9 @@ from lims.models.runs import (
     RunState,
     Workflow,
 )
+from lims.models.search import SavedSearch, SearchDocument
 from lims.models.signatures import Signature, SigningKey
+from lims.models.tags import Tag, TagRemoval
 from lims.models.users import ApiToken, PasswordHistory, RoleAssignment, User
 
 __all__ = [
@@ -30,14 +33,20 @@ __all__ = [
     "PasswordHistory",
     "ProcessingStep",
     "Project",
+    "Report",
+    "ReportRequest",
     "Retirement",
     "RoleAssignment",
     "Run",
     "RunResult",
     "RunState",
     "Sample",
+    "SavedSearch",
+    "SearchDocument",
     "Signature",
     "SigningKey",
+    "Tag",
+    "TagRemoval",
     "User",
     "VersionDerivative",
     "VersionFile",

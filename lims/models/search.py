@@ -1,0 +1,65 @@
+"""Search documents (maintained by database triggers, read-only here) and saved searches."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lims.db.base import Base
+from lims.db.types import CreatedAt, UuidPk
+
+DOCUMENT_KINDS = ("project", "sample", "dataset", "run")
+
+
+class SearchDocument(Base):
+    """What search and the catalogue read about one record; triggers keep it current.
+
+    The id is the record's own id. Migration 0011 owns the trigger functions that write it.
+    """
+
+    __tablename__ = "search_documents"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    project_id: Mapped[uuid.UUID]
+    sample_id: Mapped[uuid.UUID | None]
+    dataset_id: Mapped[uuid.UUID | None]
+    title: Mapped[str] = mapped_column(Text)
+    context: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    tsv: Mapped[Any] = mapped_column(TSVECTOR)
+    ident: Mapped[str] = mapped_column(Text)
+    modality: Mapped[str | None] = mapped_column(Text)
+    instrument: Mapped[str | None] = mapped_column(Text)
+    operator: Mapped[str | None] = mapped_column(Text)
+    acquired_at: Mapped[dt.datetime | None]
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    latest_version_id: Mapped[uuid.UUID | None]
+    latest_number: Mapped[int | None]
+    version_count: Mapped[int]
+    total_bytes: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str | None] = mapped_column(String(20))
+    signature_state: Mapped[str | None] = mapped_column(String(20))
+    review_state: Mapped[str | None] = mapped_column(String(20))
+    retired: Mapped[bool] = mapped_column(Boolean)
+    sort_name: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class SavedSearch(Base):
+    """A user's named search: the query text and filters, replayed on demand."""
+
+    __tablename__ = "saved_searches"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[UuidPk]
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    query: Mapped[dict[str, Any]]
+    created_at: Mapped[CreatedAt]

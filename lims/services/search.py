@@ -1,0 +1,563 @@
+"""Search and catalogue listing over the search documents: ranked, filtered, faceted, paged.
+
+One entry point, :func:`search`, serves the search page, the catalogue grid and table, and
+``/api/v1/search``. The text is parsed here into bind parameters (never into SQL): plain
+words match as prefixes, ``"quoted phrases"`` match in order, ``-word`` excludes; words also
+match by trigram similarity (typos, partial sample codes). Every query carries the caller's
+project filter in SQL. Pages are keyset pages: the cursor holds the last row's sort key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import datetime as dt
+import decimal
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Numeric,
+    and_,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+)
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.orm import Session
+
+from lims.auth.identity import Identity
+from lims.auth.roles import Permission, permissions_of
+from lims.errors import UserError
+from lims.models import Project, SearchDocument
+from lims.models.search import DOCUMENT_KINDS
+from lims.services.context import ServiceContext
+
+MAX_TEXT_LENGTH = 500
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 24
+MAX_FILTER_VALUES = 20
+MAX_VALUE_LENGTH = 200
+FACET_SIZE = 15
+SORTS = ("relevance", "name", "newest", "oldest", "acquired", "size")
+FACETS = ("kind", "project", "modality", "instrument", "operator", "tag")
+WORD_SIMILARITY = 0.5
+HIGHLIGHT_START, HIGHLIGHT_STOP = "\ue000", "\ue001"
+_HEADLINE_OPTIONS = (
+    f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_STOP}, MaxWords=24, MinWords=8, "
+    "MaxFragments=2, FragmentDelimiter= … "
+)
+_TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ue000\ue001]")
+_DOC = SearchDocument.__table__.c
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """Narrowing conditions; each tuple is "any of", except ``tags`` ("all of")."""
+
+    kinds: tuple[str, ...] = ()
+    project_ids: tuple[uuid.UUID, ...] = ()
+    sample_ids: tuple[uuid.UUID, ...] = ()
+    modalities: tuple[str, ...] = ()
+    instruments: tuple[str, ...] = ()
+    operators: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    acquired_from: dt.date | None = None
+    acquired_to: dt.date | None = None
+    include_retired: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SearchRequest:
+    """What to look for and how to page it (build one with :func:`request_from_params`)."""
+
+    text: str = ""
+    filters: SearchFilters = SearchFilters()
+    sort: str = ""
+    cursor: str | None = None
+    limit: int = DEFAULT_LIMIT
+    with_facets: bool = True
+
+    @property
+    def effective_sort(self) -> str:
+        """The sort in force: relevance for a text search, newest first otherwise."""
+        if self.sort:
+            return self.sort
+        return "newest" if parse_text(self.text).is_empty else "relevance"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SnippetPart:
+    """A piece of a snippet; ``is_match`` marks words that matched the search."""
+
+    text: str
+    is_match: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Hit:
+    """One found record with what a result list shows about it."""
+
+    id: uuid.UUID
+    kind: str
+    title: str
+    context: str
+    project_id: uuid.UUID
+    sample_id: uuid.UUID | None
+    dataset_id: uuid.UUID | None
+    latest_version_id: uuid.UUID | None
+    latest_number: int | None
+    version_count: int
+    total_bytes: int
+    modality: str | None
+    instrument: str | None
+    operator: str | None
+    acquired_at: dt.datetime | None
+    created_at: dt.datetime
+    tags: tuple[str, ...]
+    status: str | None
+    retired: bool
+    rank: float | None
+    snippet: tuple[SnippetPart, ...]
+
+    @property
+    def snippet_text(self) -> str:
+        """The snippet as plain text."""
+        return "".join(part.text for part in self.snippet)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FacetValue:
+    """One value of a facet, how it is shown, and how many results have it."""
+
+    value: str
+    label: str
+    count: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of results, the facet counts over all results, and the next page's cursor."""
+
+    hits: tuple[Hit, ...]
+    total: int | None
+    facets: Mapping[str, tuple[FacetValue, ...]]
+    next_cursor: str | None
+    sort: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ParsedText:
+    """The search text split into what the database matches."""
+
+    words: str
+    phrases: tuple[str, ...]
+    excluded: str
+    raw: str
+
+    @property
+    def is_empty(self) -> bool:
+        """True when there is nothing to match on."""
+        return not (self.words or self.phrases)
+
+
+def parse_text(text: str) -> ParsedText:
+    """Split search text into prefix words, exact phrases and excluded words.
+
+    Raises:
+        UserError: the text is longer than ``MAX_TEXT_LENGTH`` characters.
+    """
+    if len(text) > MAX_TEXT_LENGTH:
+        raise UserError(f"the search text has at most {MAX_TEXT_LENGTH} characters")
+    clean = _CONTROL.sub(" ", text).strip()
+    words: list[str] = []
+    phrases: list[str] = []
+    excluded: list[str] = []
+    for negated, phrase, word in _TOKEN.findall(clean):
+        if phrase.strip():
+            (excluded if negated else phrases).append(phrase.strip())
+        elif word.startswith("-") and len(word) > 1:
+            excluded.append(word[1:])
+        elif word:
+            words.append(word.replace('"', " "))
+    return ParsedText(" ".join(words), tuple(phrases), " ".join(excluded), clean)
+
+
+def _text_conditions(parsed: ParsedText) -> tuple[ColumnElement[bool], ColumnElement[Any]] | None:
+    """(match condition, score) for the text, or None when there is no text."""
+    if parsed.is_empty:
+        return None
+    parts: list[ColumnElement[Any]] = []
+    if parsed.words:
+        parts.append(func.ctvault_prefix_tsquery(parsed.words))
+    parts.extend(
+        func.phraseto_tsquery("simple", func.ctvault_words(phrase)) for phrase in parsed.phrases
+    )
+    query = parts[0]
+    for part in parts[1:]:
+        query = query.op("&&")(part)
+    excluded = func.plainto_tsquery("simple", func.ctvault_words(parsed.excluded))
+    if parsed.excluded:
+        query = query.op("&&")(func.tsquery_not(excluded))
+    matched: ColumnElement[bool] = _DOC.tsv.bool_op("@@")(query)
+    score: ColumnElement[Any] = func.ts_rank_cd(_DOC.tsv, query, 32)
+    fuzzy_text = " ".join([parsed.words, *parsed.phrases]).strip()
+    if len(fuzzy_text) >= 3:  # noqa: PLR2004 - a trigram needs three characters
+        like = "%" + re.sub(r"([\\%_])", r"\\\1", fuzzy_text) + "%"
+        fuzzy = or_(_DOC.ident.ilike(like), literal(fuzzy_text).bool_op("<%")(_DOC.ident))
+        if parsed.excluded:
+            fuzzy = and_(fuzzy, ~_DOC.tsv.bool_op("@@")(excluded))
+        matched = or_(matched, fuzzy)
+        score = score + func.word_similarity(fuzzy_text, _DOC.ident) * 0.5
+    return matched, func.round(func.cast(score, Numeric()), 6)
+
+
+def visible_projects(identity: Identity) -> frozenset[uuid.UUID] | None:
+    """The project ids the identity may read, or None when it may read every project."""
+    if identity.sees_all_projects():
+        return None
+    return frozenset(
+        pid
+        for pid, roles in identity.project_roles.items()
+        if Permission.CATALOGUE_READ in permissions_of(roles)
+    )
+
+
+def _filter_conditions(identity: Identity, filters: SearchFilters) -> list[ColumnElement[bool]]:
+    visible = visible_projects(identity)
+    conditions: list[ColumnElement[bool]] = []
+    if visible is not None:
+        conditions.append(_DOC.project_id.in_(visible) if visible else false())
+    if not filters.include_retired:
+        conditions.append(_DOC.retired.is_(false()))
+    for column, values in (
+        (_DOC.kind, filters.kinds),
+        (_DOC.project_id, filters.project_ids),
+        (_DOC.sample_id, filters.sample_ids),
+        (_DOC.modality, filters.modalities),
+        (_DOC.instrument, filters.instruments),
+        (_DOC.operator, filters.operators),
+    ):
+        if values:
+            conditions.append(column.in_(values))
+    if filters.tags:
+        conditions.append(_DOC.tags.contains(list(filters.tags)))
+    if filters.acquired_from is not None:
+        conditions.append(_DOC.acquired_at >= _midnight(filters.acquired_from))
+    if filters.acquired_to is not None:
+        conditions.append(_DOC.acquired_at < _midnight(filters.acquired_to + dt.timedelta(days=1)))
+    return conditions
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+_SORT_KEYS: dict[str, tuple[str, bool]] = {
+    "relevance": ("score", False),
+    "name": ("sort_name", True),
+    "newest": ("created_at", False),
+    "oldest": ("created_at", True),
+    "acquired": ("acquired_at", False),
+    "size": ("total_bytes", False),
+}
+
+
+def search(ctx: ServiceContext, request: SearchRequest) -> SearchPage:
+    """Find records the caller may see, best or newest first, one keyset page at a time.
+
+    Args:
+        ctx: the caller (only projects it may read are searched).
+        request: text, filters, sort, cursor and page size.
+
+    Returns:
+        The page of hits, facet counts over all matches (if asked), the next cursor.
+
+    Raises:
+        UserError: the sort needs text, or the cursor is not one this search gave out.
+    """
+    identity = ctx.require_identity()
+    sort = request.effective_sort
+    parsed = parse_text(request.text)
+    text = _text_conditions(parsed)
+    if sort == "relevance" and text is None:
+        raise UserError("sorting by relevance needs search text")
+    session = ctx.uow.session
+    if text is not None:
+        session.execute(
+            select(
+                func.set_config("pg_trgm.word_similarity_threshold", str(WORD_SIMILARITY), true())
+            )
+        )
+    conditions = _filter_conditions(identity, request.filters)
+    if text is not None:
+        conditions.append(text[0])
+    score = text[1] if text is not None else literal(None)
+    key_value, key_id = decode_cursor(request.cursor, sort)
+    key_name, ascending = _SORT_KEYS[sort]
+    inner = select(SearchDocument, score.label("score")).where(*conditions).subquery()
+    page = select(inner)
+    if key_id is not None:
+        position = tuple_(inner.c[key_name], inner.c.id)
+        bound = tuple_(literal(_key_param(sort, key_value)), literal(key_id))
+        page = page.where(position > bound if ascending else position < bound)
+    limited = page.order_by(*_order(inner, key_name, ascending=ascending))
+    limited_sq = limited.limit(request.limit + 1).subquery()
+    rows = list(
+        session.execute(
+            select(limited_sq, _headline(limited_sq, parsed)).order_by(
+                *_order(limited_sq, key_name, ascending=ascending)
+            )
+        ).mappings()
+    )
+    more = len(rows) > request.limit
+    rows = rows[: request.limit]
+    next_cursor = encode_cursor(sort, rows[-1][key_name], rows[-1]["id"]) if more else None
+    total, facets = _facets(session, conditions) if request.with_facets else (None, {})
+    return SearchPage(tuple(_hit(row) for row in rows), total, facets, next_cursor, sort)
+
+
+def _order(source: Any, key_name: str, *, ascending: bool) -> tuple[Any, Any]:  # noqa: ANN401
+    if ascending:
+        return source.c[key_name].asc(), source.c.id.asc()
+    return source.c[key_name].desc(), source.c.id.desc()
+
+
+def _headline(limited: Any, parsed: ParsedText) -> ColumnElement[Any]:  # noqa: ANN401
+    if parsed.is_empty:
+        return literal("").label("headline")
+    text = " ".join([parsed.words, *parsed.phrases])
+    query = func.plainto_tsquery("simple", func.ctvault_words(text))
+    return func.ts_headline("simple", limited.c.body, query, _HEADLINE_OPTIONS).label("headline")
+
+
+def _key_param(sort: str, value: str) -> Any:  # noqa: ANN401 - one of several key types
+    if sort == "relevance":
+        return decimal.Decimal(value)
+    if sort in {"newest", "oldest", "acquired"}:
+        return dt.datetime.fromisoformat(value)
+    if sort == "size":
+        return int(value)
+    return value
+
+
+def _hit(row: RowMapping) -> Hit:
+    return Hit(
+        id=row["id"],
+        kind=row["kind"],
+        title=row["title"],
+        context=row["context"],
+        project_id=row["project_id"],
+        sample_id=row["sample_id"],
+        dataset_id=row["dataset_id"],
+        latest_version_id=row["latest_version_id"],
+        latest_number=row["latest_number"],
+        version_count=row["version_count"],
+        total_bytes=row["total_bytes"],
+        modality=row["modality"],
+        instrument=row["instrument"],
+        operator=row["operator"],
+        acquired_at=row["acquired_at"],
+        created_at=row["created_at"],
+        tags=tuple(row["tags"] or ()),
+        status=row["status"],
+        retired=row["retired"],
+        rank=float(row["score"]) if row["score"] is not None else None,
+        snippet=split_highlights(row["headline"] or ""),
+    )
+
+
+def split_highlights(headline: str) -> tuple[SnippetPart, ...]:
+    """Split ``ts_headline`` output at its highlight markers."""
+    parts: list[SnippetPart] = []
+    for index, piece in enumerate(re.split(f"[{HIGHLIGHT_START}{HIGHLIGHT_STOP}]", headline)):
+        if piece:
+            parts.append(SnippetPart(" ".join(piece.split("\n")), index % 2 == 1))
+    return tuple(parts)
+
+
+_FACET_COLUMNS = {
+    "kind": _DOC.kind,
+    "project": _DOC.project_id,
+    "modality": _DOC.modality,
+    "instrument": _DOC.instrument,
+    "operator": _DOC.operator,
+}
+
+
+def _facets(
+    session: Session, conditions: list[ColumnElement[bool]]
+) -> tuple[int, dict[str, tuple[FacetValue, ...]]]:
+    columns = list(_FACET_COLUMNS.values())
+    grouped = (
+        select(*columns, func.count().label("n"), *(func.grouping(c) for c in columns))
+        .where(*conditions)
+        .group_by(func.grouping_sets(*[tuple_(c) for c in columns], tuple_()))
+    )
+    counts: dict[str, list[tuple[str, int]]] = {name: [] for name in FACETS}
+    total = 0
+    for row in session.execute(grouped):
+        flags = row[len(columns) + 1 :]
+        if all(flags):
+            total = row.n
+            continue
+        index = flags.index(0)
+        value = row[index]
+        if value is not None:
+            counts[list(_FACET_COLUMNS)[index]].append((str(value), row.n))
+    tag = func.unnest(_DOC.tags).label("tag")
+    tag_rows = session.execute(
+        select(tag, func.count().label("n"))
+        .where(*conditions)
+        .group_by(tag)
+        .order_by(func.count().desc(), tag)
+        .limit(FACET_SIZE)
+    )
+    counts["tag"] = [(row.tag, row.n) for row in tag_rows]
+    names = _project_names(session, [uuid.UUID(v) for v, _ in counts["project"]])
+    facets = {
+        name: tuple(
+            FacetValue(v, names.get(v, v) if name == "project" else v, n)
+            for v, n in sorted(values, key=lambda item: (-item[1], item[0]))[:FACET_SIZE]
+        )
+        for name, values in counts.items()
+    }
+    return total, facets
+
+
+def _project_names(session: Session, ids: list[uuid.UUID]) -> dict[str, str]:
+    if not ids:
+        return {}
+    rows = session.execute(select(Project.id, Project.name).where(Project.id.in_(ids)))
+    return {str(pid): name for pid, name in rows}
+
+
+_CURSOR_SALT = b"ctvault-search-cursor-v1"
+
+
+def encode_cursor(sort: str, value: Any, record_id: uuid.UUID) -> str:  # noqa: ANN401
+    """An opaque cursor that continues after the row with this sort key and id."""
+    if isinstance(value, dt.datetime):
+        key = value.isoformat()
+    elif isinstance(value, decimal.Decimal):
+        key = format(value, "f")
+    else:
+        key = str(value)
+    payload = json.dumps([sort, key, str(record_id)], separators=(",", ":")).encode()
+    check = hashlib.sha256(_CURSOR_SALT + payload).hexdigest()[:16]
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + check
+
+
+def decode_cursor(cursor: str | None, sort: str) -> tuple[str, uuid.UUID | None]:
+    """The sort key and id a cursor continues after; ("", None) for the first page.
+
+    Raises:
+        UserError: the cursor was altered, belongs to another sort, or is not a cursor.
+    """
+    if not cursor:
+        return "", None
+    invalid = UserError("the page cursor is not valid for this search; start from the first page")
+    try:
+        encoded, check = cursor.split(".", 1)
+        payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        if hashlib.sha256(_CURSOR_SALT + payload).hexdigest()[:16] != check:
+            raise invalid
+        cursor_sort, key, record_id = json.loads(payload)
+        if cursor_sort != sort or not isinstance(key, str):
+            raise invalid
+        _key_param(sort, key)
+        return key, uuid.UUID(record_id)
+    except (ValueError, TypeError, binascii.Error, decimal.InvalidOperation) as exc:
+        raise invalid from exc
+
+
+def _values(params: Mapping[str, Sequence[str]], name: str) -> tuple[str, ...]:
+    values = tuple(v.strip() for v in params.get(name, ()) if v and v.strip())
+    if len(values) > MAX_FILTER_VALUES:
+        raise UserError(f"at most {MAX_FILTER_VALUES} values for the filter {name!r}")
+    for value in values:
+        if len(value) > MAX_VALUE_LENGTH or _CONTROL.search(value):
+            raise UserError(f"the filter {name!r} has a value that is too long or not text")
+    return values
+
+
+def _uuids(params: Mapping[str, Sequence[str]], name: str) -> tuple[uuid.UUID, ...]:
+    try:
+        return tuple(uuid.UUID(v) for v in _values(params, name))
+    except ValueError:
+        raise UserError(f"the filter {name!r} takes record ids") from None
+
+
+def _date(params: Mapping[str, Sequence[str]], name: str) -> dt.date | None:
+    values = _values(params, name)
+    if not values:
+        return None
+    try:
+        return dt.date.fromisoformat(values[-1])
+    except ValueError:
+        raise UserError(f"the filter {name!r} takes a date as YYYY-MM-DD") from None
+
+
+def _choice(params: Mapping[str, Sequence[str]], name: str, allowed: Sequence[str]) -> str:
+    values = _values(params, name)
+    value = values[-1] if values else ""
+    if value and value not in allowed:
+        raise UserError(f"{name!r} must be one of: {', '.join(allowed)}")
+    return value
+
+
+def request_from_params(params: Mapping[str, Sequence[str]]) -> SearchRequest:
+    """Build a request from query parameters (each name maps to its list of values).
+
+    Names: ``q``, ``kind``, ``project``, ``sample``, ``modality``, ``instrument``,
+    ``operator``, ``tag``, ``from``, ``to``, ``retired`` (``1``), ``sort``, ``cursor``,
+    ``limit``. Unknown names are ignored.
+
+    Raises:
+        UserError: a value is malformed (bad id, date, sort, kind or limit).
+    """
+    text = params.get("q", [""])
+    kinds = _values(params, "kind")
+    unknown = [k for k in kinds if k not in DOCUMENT_KINDS]
+    if unknown:
+        raise UserError(f"'kind' must be among: {', '.join(DOCUMENT_KINDS)}")
+    filters = SearchFilters(
+        kinds=kinds,
+        project_ids=_uuids(params, "project"),
+        sample_ids=_uuids(params, "sample"),
+        modalities=_values(params, "modality"),
+        instruments=_values(params, "instrument"),
+        operators=_values(params, "operator"),
+        tags=tuple(t.lower() for t in _values(params, "tag")),
+        acquired_from=_date(params, "from"),
+        acquired_to=_date(params, "to"),
+        include_retired=_choice(params, "retired", ("0", "1")) == "1",
+    )
+    if (
+        filters.acquired_from
+        and filters.acquired_to
+        and filters.acquired_from > filters.acquired_to
+    ):
+        raise UserError("the date range ends before it starts")
+    limit_text = _choice(params, "limit", [str(n) for n in range(1, MAX_LIMIT + 1)])
+    cursor = _values(params, "cursor")
+    request = SearchRequest(
+        text=text[-1] if text else "",
+        filters=filters,
+        sort=_choice(params, "sort", SORTS),
+        cursor=cursor[-1] if cursor else None,
+        limit=int(limit_text) if limit_text else DEFAULT_LIMIT,
+    )
+    parse_text(request.text)
+    return request
