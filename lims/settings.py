@@ -67,6 +67,26 @@ class Settings:
     lab_name: str = _setting(
         "CTVAULT_LAB_NAME", "The laboratory's name, printed on reports and exports.", "ctvault"
     )
+    report_logo: Path | None = _setting(
+        "CTVAULT_REPORT_LOGO", "PNG or JPEG logo printed in the header of every report."
+    )
+    report_cert: Path | None = _setting(
+        "CTVAULT_REPORT_CERT",
+        "The institution's certificate (PEM) that seals reports (PAdES). Unset: a self-signed"
+        " CA and seal certificate are created under DATA_DIR/keys/report-seal on first use.",
+    )
+    report_key: Path | None = _setting(
+        "CTVAULT_REPORT_KEY", "Encrypted private key (PKCS#8 PEM) of the report seal certificate."
+    )
+    report_key_passphrase: str | None = _setting(
+        "CTVAULT_REPORT_KEY_PASSPHRASE",
+        "Passphrase of the report seal key. Unset: read from DATA_DIR/keys/report-seal/passphrase.",
+    )
+    report_trust_root: Path | None = _setting(
+        "CTVAULT_REPORT_TRUST_ROOT",
+        "Root CA certificate (PEM) that report seals must chain to when verified."
+        " Default: DATA_DIR/keys/report-seal/root-ca.crt.",
+    )
     host: str = _setting("CTVAULT_HOST", "Address the web server listens on.", "127.0.0.1")
     port: int = _setting("CTVAULT_PORT", "Port the web server listens on.", 8470)
     admin_username: str = _setting(

@@ -69,6 +69,24 @@ class JobQueue:
             failure_ttl=7 * 86400,
         )
 
+    def enqueue_job(self, function: str, argument: str, *, job_id: str, timeout_s: int) -> None:
+        """Put one job of another package (``reports.jobs...``) on the default queue.
+
+        Args:
+            function: dotted path of the job function.
+            argument: its one string argument (a record id).
+            job_id: unique per record, so enqueueing twice is harmless.
+            timeout_s: how long the job may run.
+        """
+        self._queue(DEFAULT).enqueue(
+            function,
+            argument,
+            job_id=job_id,
+            job_timeout=timeout_s,
+            result_ttl=86400,
+            failure_ttl=7 * 86400,
+        )
+
     def cancel_queued(self, run_id: uuid.UUID) -> None:
         """Take a run's job off its queue (nothing happens if it has no job any more)."""
         with contextlib.suppress(NoSuchJobError, InvalidJobOperation):
