@@ -75,8 +75,8 @@ def embedded_fonts(data: bytes) -> dict[str, bool]:
     fonts: dict[str, bool] = {}
     for page in PdfReader(io.BytesIO(data)).pages:
         resources = page["/Resources"]
-        for font in resources.get("/Font", {}).values():
-            font = font.get_object()
+        for reference in resources.get("/Font", {}).values():
+            font = reference.get_object()
             descriptor = font.get("/FontDescriptor")
             if descriptor is None and "/DescendantFonts" in font:
                 descriptor = font["/DescendantFonts"][0].get_object().get("/FontDescriptor")

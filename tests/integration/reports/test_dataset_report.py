@@ -74,7 +74,9 @@ def test_report_is_sealed_stored_listed_notified_and_audited(ctx, worker, ingest
     data = stored_pdf(ctx, report)
 
     status = validate_seal(data, ctx.settings)
-    assert status.intact and status.valid and status.trusted
+    assert status.intact
+    assert status.valid
+    assert status.trusted
     assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
     assert status.bottom_line
 
@@ -102,5 +104,6 @@ def test_amended_record_shows_the_marker_on_every_page(ctx, worker, ingest):
     pages = pdf_pages(stored_pdf(ctx, report))
     assert all("amended (2 versions)" in page for page in pages)
     assert f"{second.id}@v2" in pages[0]
-    assert "voxel_size_um" in pages[0] and "1.5" in pages[0]
+    assert "voxel_size_um" in pages[0]
+    assert "1.5" in pages[0]
     assert str(first.id) in "".join(pages)  # lineage lists the first version
