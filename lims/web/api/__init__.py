@@ -71,7 +71,9 @@ def unknown(path: str = "") -> Response:  # noqa: ARG001 - the rule's catch-all 
     raise NotFound(f"no such API endpoint: {request.method} {request.path}")
 
 
-blueprint.add_url_rule("/", _UNKNOWN.removeprefix("api."), unknown, methods=_ANY_METHOD)
+blueprint.add_url_rule(
+    "/", _UNKNOWN.removeprefix("api."), unknown, methods=_ANY_METHOD, strict_slashes=False
+)
 blueprint.add_url_rule("/<path:path>", _UNKNOWN.removeprefix("api."), unknown, methods=_ANY_METHOD)
 for _kind, _handler in HANDLERS:
     blueprint.register_error_handler(_kind, _handler)
