@@ -34,6 +34,7 @@ from signatures.registry import RecordType, SignableRecord, register
 ANALYSIS = "analysis"
 DATASET_VERSION = "dataset_version"
 STEP_VALIDATION = "step_validation"
+RUN = "run"
 
 
 def _uuid(record_id: str) -> uuid.UUID | None:
@@ -235,6 +236,43 @@ def check_version(record: SignableRecord, identity: Identity, meaning: str) -> N
         raise ConflictError("you have already signed this dataset version as verified")
 
 
+def _load_run(session: Session, record_id: str) -> SignableRecord | None:
+    key = _uuid(record_id)
+    run = session.get(Run, key) if key else None
+    if run is None:
+        return None
+    content = run_content(session, run)
+    return SignableRecord(
+        record_type=RUN,
+        record_id=record_id,
+        title=f"run of {run.workflow.name} v{run.workflow.version}",
+        content=content,
+        state=str(content["status"]),
+        project_id=run.project_id,
+        authors=frozenset({run.submitted_by_id}),
+        signed_by=signed_by(session, RUN, record_id),
+    )
+
+
+def check_run(record: SignableRecord, identity: Identity, meaning: str) -> None:
+    """A finished run is reviewed, then approved, by two people other than its submitter."""
+    if record.state == "unfinished":
+        raise ConflictError("a run is signed only once it has finished")
+    permission = (
+        Permission.ANALYSIS_REVIEW if meaning == "reviewed" else Permission.ANALYSIS_APPROVE
+    )
+    require(identity, permission, record.project_id, action=f"sign a run as {meaning}")
+    if identity.user_id in record.authors:
+        raise PermissionDeniedError("nobody may review or approve a run they submitted")
+    if identity.user_id in record.signed_by.get(meaning, frozenset()):
+        raise ConflictError(f"you have already signed this run as {meaning}")
+    reviewers = record.signed_by.get("reviewed", frozenset())
+    if meaning == "approved" and not reviewers:
+        raise ConflictError("a run is approved only after it has been reviewed")
+    if meaning == "approved" and identity.user_id in reviewers:
+        raise PermissionDeniedError("the reviewer of a run may not also approve it")
+
+
 def _load_step_change(session: Session, record_id: str) -> SignableRecord | None:
     seq = int(record_id) if record_id.isdigit() else None
     event = session.get(AuditEvent, seq) if seq else None
@@ -285,6 +323,7 @@ BUILTIN = (
     RecordType(
         DATASET_VERSION, "dataset version", frozenset({"verified"}), _load_version, check_version
     ),
+    RecordType(RUN, "run", frozenset({"reviewed", "approved"}), _load_run, check_run),
     RecordType(
         STEP_VALIDATION,
         "step validation",

@@ -89,6 +89,17 @@ def _refuse(  # noqa: PLR0917 - always called with the same five facts in order
     return error
 
 
+def refuse_request(
+    ctx: ServiceContext, record_type: str, record_id: str, meaning: str, why: str
+) -> None:
+    """Refuse a sign request that fails the web's one-time check (replayed, forged); audited.
+
+    Raises:
+        UserError: always, with ``why``.
+    """
+    raise _refuse(ctx, record_type, record_id, meaning, UserError(why))
+
+
 def _reauthenticate(
     ctx: ServiceContext,
     *,
@@ -350,3 +361,26 @@ def signature_of(ctx: ServiceContext, signature_id: uuid.UUID) -> Signature | No
     """One signature by id."""
     ctx.require_identity()
     return ctx.uow.session.get(Signature, signature_id)
+
+
+def allowed_meanings(ctx: ServiceContext, record_type: str, record_id: str) -> list[str]:
+    """The meanings the caller may sign the record with now (to show only possible actions).
+
+    The server checks again when the signature is posted.
+    """
+    identity = ctx.require_identity()
+    if identity.via_token:
+        return []
+    ensure_record_types()
+    kind = registry.get(record_type)
+    record = kind.load(ctx.uow.session, record_id)
+    if record is None:
+        return []
+    allowed = []
+    for meaning in sorted(kind.meanings):
+        try:
+            kind.check(record, identity, meaning)
+        except UserError:
+            continue
+        allowed.append(meaning)
+    return allowed

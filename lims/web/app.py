@@ -10,6 +10,7 @@ from lims.runtime.resources import Resources, build_resources, secret_key
 from lims.settings import Settings
 from lims.web import api, context, errors, filters, health, security, sessions, vendor
 from lims.web.admin.views import blueprint as admin_blueprint
+from lims.web.analyses import blueprint as analyses_blueprint
 from lims.web.audit_trail.views import blueprint as audit_blueprint
 from lims.web.auth import guard
 from lims.web.auth.account import blueprint as account_blueprint
@@ -76,4 +77,5 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.register_blueprint(viewer_blueprint)
     app.register_blueprint(runs_blueprint)
     app.register_blueprint(notifications_blueprint)
+    app.register_blueprint(analyses_blueprint)
     return app

@@ -1,0 +1,108 @@
+"""The sign dialog: what is being signed and what it means, then password (and user id).
+
+A GET issues a one-time nonce bound to the record, its digest and this session; the POST
+must bring it back (with the CSRF token). The first signature of a session, or one after
+the signing epoch has lapsed, also needs the user id (Part 11 §11.200(a)(1)); the epoch is
+kept in the server-side session and ends with it.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, session
+from werkzeug.wrappers import Response as BaseResponse
+
+from lims.errors import UserError
+from lims.services import signing
+from lims.web import context
+from lims.web.errors import status_for
+from signatures import nonces
+
+EPOCH_KEY = "ctvault_signing_epoch"
+EPOCH_MAX_S = 15 * 60
+MEANING_TEXT = {
+    "authored": "I wrote this record; it is complete and correct to the best of my knowledge.",
+    "reviewed": "I have reviewed this record and the data it rests on, and found it correct.",
+    "approved": "I approve this record (quality assurance release).",
+    "rejected": "I reject this record; it goes back to its author with my reason.",
+    "verified": "I have checked that this acquisition is complete and matches the instrument "
+    "record.",
+}
+Page = tuple[str, int]
+
+
+def _epoch_open() -> bool:
+    last = session.get(EPOCH_KEY)
+    limit = min(EPOCH_MAX_S, context.resources().settings.session_idle_minutes * 60)
+    return isinstance(last, float) and time.time() - last < limit
+
+
+def _next_url() -> str:
+    target = request.values.get("next", "")
+    parts = urlsplit(target)
+    return target if target.startswith("/") and not parts.netloc and not parts.scheme else "/"
+
+
+def _dialog(
+    record_type: str, record_id: str, *, error: str | None = None, status: int = 200
+) -> Page:
+    ctx = context.service_context()
+    record = signing.preview(ctx, record_type, record_id)
+    meaning = request.values.get("meaning", "")
+    nonce = nonces.issue(
+        session, record_type=record_type, record_id=record_id, digest=record.digest, now=time.time()
+    )
+    page = render_template(
+        "analyses/sign.html",
+        record=record,
+        meaning=meaning,
+        meaning_text=MEANING_TEXT.get(meaning, ""),
+        nonce=nonce,
+        need_user_id=not _epoch_open(),
+        next_url=_next_url(),
+        reason=request.form.get("reason", ""),
+        error=error,
+    )
+    return page, status
+
+
+def sign_dialog(record_type: str, record_id: str) -> Page:
+    """Show what is signed, its digest and meaning; ask for the password."""
+    return _dialog(record_type, record_id)
+
+
+def sign_post(record_type: str, record_id: str) -> Page | BaseResponse:
+    """Check the one-time request, then sign through the service (which audits)."""
+    ctx = context.service_context()
+    digest = request.form.get("digest", "")
+    meaning = request.form.get("meaning", "")
+    problem = nonces.consume(
+        session,
+        request.form.get("nonce", ""),
+        record_type=record_type,
+        record_id=record_id,
+        digest=digest,
+        now=time.time(),
+    )
+    try:
+        if problem is not None:
+            signing.refuse_request(ctx, record_type, record_id, meaning, problem)
+        row = signing.sign(
+            ctx,
+            record_type,
+            record_id,
+            meaning,
+            request.form.get("password", ""),
+            request.form.get("user_id") or None,
+            reason=request.form.get("reason", ""),
+            expected_digest=digest,
+            user_id_required=not _epoch_open(),
+            directory=context.resources().directory,
+        )
+    except UserError as exc:
+        return _dialog(record_type, record_id, error=str(exc), status=status_for(exc))
+    session[EPOCH_KEY] = time.time()
+    flash(f"Signed as {row.meaning} by {row.printed_name}.", "success")
+    return redirect(_next_url())
