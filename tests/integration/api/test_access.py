@@ -10,7 +10,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from audit import AuditEvent
 from lims.auth.identity import Identity
 from lims.db.uow import UnitOfWork
 from lims.models import Note, Project, Sample
@@ -31,13 +30,12 @@ BODIES: dict[str, dict[str, Any]] = {
 
 def _routes(app: Flask) -> list[tuple[str, str, str]]:
     """(endpoint, method, rule) of every API route in the URL map."""
-    found = []
-    for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/v1"):
-            continue
-        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            found.append((rule.endpoint, method, rule.rule))
-    return found
+    return [
+        (rule.endpoint, method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1")
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+    ]
 
 
 def _ids(catalogue: Catalogue) -> dict[str, str]:
@@ -144,13 +142,9 @@ def test_the_inspector_reads_everything_and_changes_nothing(
     trail = inspector.get("/api/v1/audit", limit=500).get_json()["items"]
     assert {"project.create", "sample.create", "version.create"} <= {e["action"] for e in trail}
     before = _changes(uow)
-    events = uow.session.scalar(select(func.count()).select_from(AuditEvent))
     for endpoint in ("api.create_project", "api.create_sample", "api.add_note"):
         rule = next(r for e, m, r in _routes(inspector.client.application) if e == endpoint)
         response = inspector.post(_url(rule, ids), json=_body(endpoint, ids))
         assert response.status_code == 403, (endpoint, response.get_data(as_text=True))
         assert error_of(response)["code"] == "forbidden"
     assert _changes(uow) == before
-    after = uow.session.scalar(select(func.count()).select_from(AuditEvent))
-    assert after is not None and events is not None
-    assert after >= events, "refusals may be audited; nothing else changed"
