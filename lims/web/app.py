@@ -19,6 +19,7 @@ from lims.web.catalogue.views import blueprint as catalogue_blueprint
 from lims.web.notifications import blueprint as notifications_blueprint
 from lims.web.records.views import blueprint as records_blueprint
 from lims.web.runs import blueprint as runs_blueprint
+from lims.web.search.views import blueprint as search_blueprint
 from lims.web.uploads.views import blueprint as uploads_blueprint
 from lims.web.uploads.views import stage_file
 from lims.web.viewer.views import blueprint as viewer_blueprint
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.register_blueprint(iiif.blueprint)
     app.register_blueprint(viewer_blueprint)
     app.register_blueprint(runs_blueprint)
+    app.register_blueprint(search_blueprint)
     app.register_blueprint(notifications_blueprint)
     app.register_blueprint(analyses_blueprint)
     return app

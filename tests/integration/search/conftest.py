@@ -113,3 +113,6 @@ def outsider(resources: Resources, uow: UnitOfWork, data: Catalogue) -> ServiceC
 def auditor(resources: Resources, uow: UnitOfWork) -> ServiceContext:
     identity: Identity = make_user(uow, "inspector", roles={Role.AUDITOR})
     return resources.service_context(uow, identity)
+
+
+from tests.integration.web.conftest import app, client, logged_in  # noqa: E402, F401 - fixtures

@@ -1,0 +1,1 @@
+"""The search page, its facets and the user's saved searches."""
