@@ -9,6 +9,7 @@ from lims.cli.audit import audit_group
 from lims.cli.config import config
 from lims.cli.database import db
 from lims.cli.records import ingest, project, sample
+from lims.cli.reports import reports_group
 from lims.cli.runs import replay, run_group, workflow
 from lims.cli.serve import serve, worker
 from lims.cli.signatures import signatures_group
@@ -40,6 +41,7 @@ for command in (
     workflow,
     run_group,
     replay,
+    reports_group,
     signatures_group,
 ):
     cli.add_command(command)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import PdfSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
+from redis import Redis
 from rq import SimpleWorker
 from sqlalchemy import select
 
@@ -106,3 +108,26 @@ def events(ctx: ServiceContext, action: str) -> list[AuditEvent]:
             select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
         )
     )
+
+
+ADMIN_PASSWORD = "first admin password"
+
+
+@pytest.fixture
+def cli_env(
+    fresh_database_url: str, redis_url: str, tmp_path: Path, worker_id: str
+) -> dict[str, str]:
+    """The environment of ``ctvault`` processes on a fresh database and a clean Redis index."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CTVAULT_")}
+    if redis_url.startswith("redis://"):
+        index = 6 + (0 if worker_id == "master" else int(worker_id.removeprefix("gw")) % 2)
+        redis_url = redis_url.rsplit("/", 1)[0] + f"/{index}"
+    Redis.from_url(redis_url).flushdb()
+    env.update(
+        DATABASE_URL=fresh_database_url,
+        REDIS_URL=redis_url,
+        CTVAULT_DATA_DIR=str(tmp_path / "data"),
+        CTVAULT_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        CTVAULT_LAB_NAME="Imaging Core Lab",
+    )
+    return env
