@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from audit.chain import canonical_json, format_time
@@ -60,6 +60,9 @@ def _create(session: Session, kek: bytes, *, created_by: str, reason: str) -> Si
         ).decode("ascii"),
         reason=reason,
         created_by=created_by,
+        # The wall clock, not the transaction's: a rotation inside the transaction that
+        # made the first key still sorts after it.
+        created_at=func.clock_timestamp(),
     )
     session.add(row)
     session.flush()
