@@ -18,6 +18,7 @@ from lims.web.auth.views import blueprint as auth_blueprint
 from lims.web.catalogue.views import blueprint as catalogue_blueprint
 from lims.web.notifications import blueprint as notifications_blueprint
 from lims.web.records.views import blueprint as records_blueprint
+from lims.web.reports import blueprint as reports_blueprint
 from lims.web.runs import blueprint as runs_blueprint
 from lims.web.search.views import blueprint as search_blueprint
 from lims.web.uploads.views import blueprint as uploads_blueprint
@@ -80,4 +81,5 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.register_blueprint(search_blueprint)
     app.register_blueprint(notifications_blueprint)
     app.register_blueprint(analyses_blueprint)
+    app.register_blueprint(reports_blueprint)
     return app

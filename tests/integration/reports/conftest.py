@@ -27,6 +27,7 @@ from lims.services.ingest import IngestTarget, ingest_path
 from lims.settings import Settings
 from reports.certificate import seal_files
 from tests.factories import make_sample
+from tests.integration.web.conftest import app, client, logged_in  # noqa: F401 - fixtures
 
 
 def volume(seed: int = 5, shape: tuple[int, int, int] = (12, 40, 48)) -> np.ndarray:
