@@ -768,22 +768,24 @@ def reap_stale_runs(
     now = res.clock.now()
     reaped: dict[str, list[str]] = {"failed": [], "requeued": []}
     with res.unit_of_work() as uow:
-        states = list(
-            uow.session.scalars(select(RunState).where(RunState.status.in_(("queued", "running"))))
-        )
-    for state in states:
-        if queues.is_alive(state.run_id, now):
+        unfinished = uow.session.execute(
+            select(
+                RunState.run_id, RunState.status, RunState.started_at, RunState.updated_at
+            ).where(RunState.status.in_(("queued", "running")))
+        ).all()
+    for run_id, status, started_at, updated_at in unfinished:
+        if queues.is_alive(run_id, now):
             continue
-        if state.status == "running":
+        if status == "running":
             message = (
                 "the worker stopped while executing this run (killed or lost); "
                 "it is marked failed — submit it again"
             )
-            if record_failure(res, state.run_id, None, message, "", state.started_at) == "failed":
-                reaped["failed"].append(str(state.run_id))
-        elif (now - state.updated_at).total_seconds() >= queued_after_s:
+            if record_failure(res, run_id, None, message, "", started_at) == "failed":
+                reaped["failed"].append(str(run_id))
+        elif (now - updated_at).total_seconds() >= queued_after_s:
             with res.unit_of_work() as uow:
-                run = uow.session.get(Run, state.run_id)
+                run = uow.session.get(Run, run_id)
                 if run is not None:
                     queues.enqueue_run(run.id, resource_class=run.resource_class, kind=run.kind)
                     reaped["requeued"].append(str(run.id))

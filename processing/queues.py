@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
+import socket
 import uuid
 
 from redis import Redis
-from rq import Queue
+from rq import Queue, Worker
 from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
@@ -109,9 +111,30 @@ class JobQueue:
             return False
         if status != JobStatus.STARTED:
             return True
+        if job.worker_name and not self._worker_alive(job.worker_name):
+            return False
         beat = job.last_heartbeat
         if beat is None:
             return True
         if beat.tzinfo is None:
             beat = beat.replace(tzinfo=dt.UTC)
         return (now - beat).total_seconds() < HEARTBEAT_STALE_S
+
+    def _worker_alive(self, name: str) -> bool:
+        """False when the worker is gone: unregistered, or a dead process on this host.
+
+        A worker on another machine is taken as alive; its heartbeat decides.
+        """
+        key = Worker.redis_worker_namespace_prefix + name
+        worker = Worker.find_by_key(key, connection=self._redis, serializer=JSONSerializer)
+        if worker is None:
+            return False
+        if worker.hostname != socket.gethostname() or not worker.pid:
+            return True
+        try:
+            os.kill(worker.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True

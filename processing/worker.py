@@ -21,12 +21,40 @@ from lims.errors import ConfigurationError
 from lims.settings import Settings
 from lims.storage.blobstore import BlobStore
 from processing import context
+from processing.execution import reap_stale_runs
+from processing.queues import JobQueue
 
 #: Every queue ctvault uses, highest priority first: ``default`` for short jobs, ``heavy``
 #: for reconstructions and other jobs that need a big machine.
 QUEUES: tuple[str, ...] = ("default", "heavy")
 
+#: How often an idle worker looks for runs whose worker died (and on every start).
+REAP_INTERVAL_S = 60
+
 _log = logging.getLogger(__name__)
+
+
+class ReapingWorker(Worker):
+    """An RQ worker that, on start and then every minute, fails runs whose worker died.
+
+    RQ's own maintenance (cleaning its registries) runs first; then
+    :func:`processing.execution.reap_stale_runs` marks a run left ``running`` by a killed
+    worker as failed and puts a queued run that lost its job back on its queue.
+    """
+
+    def run_maintenance_tasks(self) -> None:
+        """RQ's registry cleaning, then the sweep for runs of dead workers."""
+        super().run_maintenance_tasks()
+        resources = context.resources()
+        try:
+            reaped = reap_stale_runs(resources, JobQueue(resources.redis))
+        except Exception:  # noqa: BLE001 - a failed sweep must not stop the worker; the next retries
+            _log.exception("reaping stale runs failed")
+            return
+        for run_id in reaped["failed"]:
+            _log.warning("run %s: its worker died; marked failed", run_id)
+        for run_id in reaped["requeued"]:
+            _log.warning("run %s: its job was lost; queued again", run_id)
 
 
 def build_job_resources(settings: Settings) -> context.JobResources:
@@ -86,10 +114,11 @@ def main(settings: Settings, queues: Sequence[str] = (), *, burst: bool = False)
     context.set_resources(resources)
     try:
         serializer = JSONSerializer
-        worker = Worker(
+        worker = ReapingWorker(
             [Queue(name, connection=resources.redis, serializer=serializer) for name in names],
             connection=resources.redis,
             serializer=serializer,
+            maintenance_interval=REAP_INTERVAL_S,
         )
         _log.info("worker %s consuming %s", worker.name, ", ".join(names))
         return bool(worker.work(burst=burst, logging_level="INFO"))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tifffile
+from redis import Redis
 from rq import SimpleWorker
 from sqlalchemy import select
 
@@ -15,6 +17,8 @@ from lims.models import DatasetVersion, Project
 from lims.services.context import ServiceContext
 from lims.services.ingest import IngestTarget, ingest_path
 from tests.factories import make_sample
+
+ADMIN_PASSWORD = "first admin password"
 
 OTSU_LABEL_PARTICLES = [
     {"name": "segment.otsu", "version": 1, "parameters": {}},
@@ -87,3 +91,24 @@ def ingest_volume(
         return version
 
     return ingest
+
+
+@pytest.fixture
+def cli_env(
+    fresh_database_url: str, redis_url: str, tmp_path: Path, worker_id: str
+) -> dict[str, str]:
+    """The environment of ``ctvault`` processes on a fresh database and a clean Redis index."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CTVAULT_")}
+    if redis_url.startswith("redis://"):
+        # A database index of its own (14-15 by xdist worker): other suites flush theirs
+        # between tests, which would drop the jobs these separate processes hand each other.
+        index = 14 + (0 if worker_id == "master" else int(worker_id.removeprefix("gw")) % 2)
+        redis_url = redis_url.rsplit("/", 1)[0] + f"/{index}"
+    Redis.from_url(redis_url).flushdb()
+    env.update(
+        DATABASE_URL=fresh_database_url,
+        REDIS_URL=redis_url,
+        CTVAULT_DATA_DIR=str(tmp_path / "data"),
+        CTVAULT_ADMIN_PASSWORD=ADMIN_PASSWORD,
+    )
+    return env

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -14,26 +13,9 @@ import tifffile
 from lims.db.session import make_engine, make_session_factory
 from lims.db.uow import UnitOfWork
 from tests.factories import DEFAULT_PASSWORD, make_user
-from tests.integration.runs.conftest import two_spheres
+from tests.integration.runs.conftest import ADMIN_PASSWORD, two_spheres
 
-ADMIN_PASSWORD = "first admin password"
 CTVAULT = [sys.executable, "-m", "lims.cli"]
-
-
-@pytest.fixture
-def cli_env(fresh_database_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CTVAULT_")}
-    env.update(
-        DATABASE_URL=fresh_database_url,
-        # A database index of its own: other suites flush theirs between tests, which
-        # would drop the jobs these separate processes hand to each other.
-        REDIS_URL=(
-            redis_url.rsplit("/", 1)[0] + "/15" if redis_url.startswith("redis://") else redis_url
-        ),
-        CTVAULT_DATA_DIR=str(tmp_path / "data"),
-        CTVAULT_ADMIN_PASSWORD=ADMIN_PASSWORD,
-    )
-    return env
 
 
 def run(env: dict[str, str], *args: str, password: str | None = DEFAULT_PASSWORD):
