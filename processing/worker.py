@@ -44,7 +44,7 @@ class ReapingWorker(Worker):
 
     def run_maintenance_tasks(self) -> None:
         """RQ's registry cleaning, then the sweep for runs of dead workers."""
-        super().run_maintenance_tasks()
+        super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
         resources = context.resources()
         try:
             reaped = reap_stale_runs(resources, JobQueue(resources.redis))
