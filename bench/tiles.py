@@ -288,7 +288,7 @@ def signed_base(base: str, image_id: str, cookie: str) -> str:
     """The signed base URI (path) info.json hands to this session."""
     status, _, body = get(f"{base}/iiif/3/{image_id}/info.json", cookie)
     _require(status == 200, f"info.json: {status}")
-    return urllib.parse.urlsplit(json.loads(body)["id"]).path
+    return str(urllib.parse.urlsplit(str(json.loads(body)["id"])).path)
 
 
 # ------------------------------------------------------------------ HTTP helpers

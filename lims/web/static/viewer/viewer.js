@@ -8,6 +8,11 @@
  * Window/level: tiles are requested with ?min=&max= (a ctvault extension) once applied;
  * "Auto" drops them (the server's 0.5-99.5 % window, or 8-bit data as stored).
  *
+ * Signed tile links: each info.json answer's id is a short-lived signed base URI for its
+ * version (lims/api/tilelinks.py), which nginx can serve tiles from without asking ctvault.
+ * Tile URLs use the newest link of their version, fetched again well before it expires;
+ * until one arrives (or without one) tiles go to the plain IIIF URLs, checked by ctvault.
+ *
  * Extension point, label overlays: a pane can carry a second layer (Pane.setOverlay) drawn
  * above the image with its own opacity; #viewer's data-overlay names the overlay's IIIF id
  * pattern (with the placeholder where the image id goes) once label rendering exists.
@@ -41,6 +46,9 @@
     overlayOpacity: 0.5
   };
   var panes = [];
+  var links = {};  // version id -> signed base URI prefix (ends with "/")
+  var renewing = false;
+  var LINK_PATH = /\/iiif\/3\/s\/(\d+)\/[^/]+\/[^/]+\/$/;
   var readout = document.getElementById("viewer-readout");
 
   function absolute(url) { return new URL(url, window.location.href).href; }
@@ -48,6 +56,52 @@
   function windowQuery() {
     if (!state.window) { return ""; }
     return "?min=" + encodeURIComponent(state.window[0]) + "&max=" + encodeURIComponent(state.window[1]);
+  }
+  // Keep the signed base URI an info.json answer gives for imageId (its version's link).
+  function rememberLink(info, imageId) {
+    var id = info && typeof info.id === "string" ? info.id : "";
+    if (id.slice(-imageId.length) !== imageId) { return; }
+    var prefix = id.slice(0, id.length - imageId.length);
+    if (LINK_PATH.test(new URL(prefix, window.location.href).pathname)) {
+      links[imageId.split("~")[0]] = prefix;
+    }
+  }
+  // A tile URL through the version's current link, if there is one.
+  function linked(url, imageId) {
+    var prefix = links[imageId.split("~")[0]];
+    var plain = serviceUrl(imageId);
+    if (!prefix || url.indexOf(plain) !== 0) { return url; }
+    return absolute(prefix + imageId) + url.slice(plain.length);
+  }
+  function fetchInfo(imageId) {
+    return window.fetch(serviceUrl(imageId) + "/info.json", { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.json();
+      })
+      .then(function (info) { rememberLink(info, imageId); return info; });
+  }
+  // Seconds until the links should be renewed: a third of the shortest one's life left.
+  function renewalDelay() {
+    var now = Date.now() / 1000;
+    var delay = 60;
+    Object.keys(links).forEach(function (version) {
+      var found = LINK_PATH.exec(new URL(links[version], window.location.href).pathname);
+      if (found) { delay = Math.min(delay, (parseInt(found[1], 10) - now) / 3); }
+    });
+    return Math.max(5, delay);
+  }
+  function renewLinks() {
+    var asked = {};
+    panes.forEach(function (pane) {
+      [pane.imageId(), pane.overlayId || ""].forEach(function (imageId) {
+        if (imageId && !asked[imageId.split("~")[0]]) {
+          asked[imageId.split("~")[0]] = true;
+          fetchInfo(imageId).catch(function () { /* plain URLs keep working */ });
+        }
+      });
+    });
+    window.setTimeout(renewLinks, renewalDelay() * 1000);
   }
   function unitLabel(unit) { return unit === "um" || unit === "µm" ? "µm" : unit; }
   function voxelSize(axis) {
@@ -142,17 +196,16 @@
     info.id = serviceUrl(imageId);
     var url = info.id + "/info.json";
     var source = new OSD.IIIFTileSource(OSD.IIIFTileSource.prototype.configure(info, url, null));
+    var plain = source.getTileUrl.bind(source);
     if (asOverlay) {
       // Label colours come as PNG with a transparent background.
-      var jpeg = source.getTileUrl.bind(source);
-      source.getTileUrl = function (level, x, y) { return jpeg(level, x, y).replace(/default\.jpg$/, "default.png"); };
+      source.getTileUrl = function (level, x, y) {
+        return linked(plain(level, x, y), imageId).replace(/default\.jpg$/, "default.png");
+      };
       return source;
     }
     var query = windowQuery();
-    if (query) {
-      var plain = source.getTileUrl.bind(source);
-      source.getTileUrl = function (level, x, y) { return plain(level, x, y) + query; };
-    }
+    source.getTileUrl = function (level, x, y) { return linked(plain(level, x, y), imageId) + query; };
     return source;
   };
 
@@ -193,16 +246,21 @@
     if (!imageId || !this.info || imageId === this.overlayId) { return; }
     this.overlayId = imageId;
     var previous = this.overlayItem;
-    this.viewer.addTiledImage({
-      tileSource: this.tileSource(imageId, true),
-      opacity: state.overlayOpacity,
-      success: function (event) {
-        if (self.overlayId !== imageId) { self.viewer.world.removeItem(event.item); return; }
-        self.overlayItem = event.item;
-        if (previous) { self.viewer.world.removeItem(previous); }
-      },
-      error: function (event) { problem("could not open the overlay " + imageId + ": " + event.message); }
-    });
+    var add = function () {
+      if (self.overlayId !== imageId) { return; }
+      self.viewer.addTiledImage({
+        tileSource: self.tileSource(imageId, true),
+        opacity: state.overlayOpacity,
+        success: function (event) {
+          if (self.overlayId !== imageId) { self.viewer.world.removeItem(event.item); return; }
+          self.overlayItem = event.item;
+          if (previous) { self.viewer.world.removeItem(previous); }
+        },
+        error: function (event) { problem("could not open the overlay " + imageId + ": " + event.message); }
+      });
+    };
+    // The overlay is another version: it needs its own link (and its opening is audited).
+    if (links[imageId.split("~")[0]]) { add(); } else { fetchInfo(imageId).then(add, add); }
   };
 
   Pane.prototype.redraw = function () {
@@ -334,14 +392,11 @@
     setupSliders();
     setupWindow();
     panes.forEach(function (pane) {
-      window.fetch(serviceUrl(pane.imageId()) + "/info.json", { credentials: "same-origin" })
-        .then(function (response) {
-          if (!response.ok) { throw new Error("HTTP " + response.status); }
-          return response.json();
-        })
+      fetchInfo(pane.imageId())
         .then(function (info) {
           pane.info = info;
           pane.show();
+          if (!renewing) { renewing = true; window.setTimeout(renewLinks, renewalDelay() * 1000); }
           if (cfg.overlay) {
             document.getElementById("overlay-controls").hidden = false;
           }
