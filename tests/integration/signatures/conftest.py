@@ -55,15 +55,14 @@ class Lab:
         return str(analyses.current_revision(self.ctx(self.author), analysis).id)
 
 
-@pytest.fixture
-def lab(
-    resources: Resources, uow: UnitOfWork, ctx: ServiceContext, scientist: Identity, tmp_path: Path
-) -> Lab:
+def build_lab(resources: Resources, uow: UnitOfWork, author: Identity, folder: Path) -> Lab:
+    """Project Battery / Cell 7 with one ingested version; a reviewer, QA and an admin."""
+    ctx = resources.service_context(uow, author)
     make_sample(ctx, "Battery", "Cell 7")
     version = ingest_path(
         ctx,
         IngestTarget(project="Battery", sample="Cell 7", dataset="scan-001"),
-        write_volume(tmp_path / "scan" / "a.raw"),
+        write_volume(folder / "scan" / "a.raw"),
         reason="acquired on Zeiss Versa",
     )
     project_id = uow.session.scalars(select(Project.id).where(Project.name == "Battery")).one()
@@ -72,4 +71,9 @@ def lab(
     )
     qa = make_user(uow, "lmeitner", display_name="Lise Meitner", roles={Role.REVIEWER})
     admin = make_user(uow, "root", display_name="Ada Admin", roles={Role.ADMIN})
-    return Lab(resources, uow, scientist, reviewer, qa, admin, project_id, version)
+    return Lab(resources, uow, author, reviewer, qa, admin, project_id, version)
+
+
+@pytest.fixture
+def lab(resources: Resources, uow: UnitOfWork, scientist: Identity, tmp_path: Path) -> Lab:
+    return build_lab(resources, uow, scientist, tmp_path)
