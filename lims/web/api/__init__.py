@@ -20,7 +20,7 @@ from lims.web.api import audit, datasets, files, me, projects, runs, workflows
 from lims.web.api.openapi import build_document
 from lims.web.api.parsing import render
 from lims.web.api.problems import HANDLERS
-from lims.web.api.routing import blueprint, operation
+from lims.web.api.routing import ANY_PATH, blueprint, operation
 from lims.web.auth.guard import bearer_only
 
 __all__ = ["RESOURCES", "blueprint"]
@@ -74,6 +74,8 @@ def unknown(path: str = "") -> Response:  # noqa: ARG001 - the rule's catch-all 
 blueprint.add_url_rule(
     "/", _UNKNOWN.removeprefix("api."), unknown, methods=_ANY_METHOD, strict_slashes=False
 )
-blueprint.add_url_rule("/<path:path>", _UNKNOWN.removeprefix("api."), unknown, methods=_ANY_METHOD)
+blueprint.add_url_rule(
+    f"/<{ANY_PATH}:path>", _UNKNOWN.removeprefix("api."), unknown, methods=_ANY_METHOD
+)
 for _kind, _handler in HANDLERS:
     blueprint.register_error_handler(_kind, _handler)

@@ -15,7 +15,7 @@ from lims.services import audit_trail
 from lims.web import context
 from lims.web.api.pagination import PageQuery, decode_cursor, encode_cursor
 from lims.web.api.parsing import parse_query, render
-from lims.web.api.problems import UNPROCESSABLE, RequestError
+from lims.web.api.problems import RequestError
 from lims.web.api.routing import operation
 from lims.web.api.schemas import Page
 
@@ -90,7 +90,10 @@ def list_events() -> Response:
     """
     query = parse_query(AuditQuery)
     if query.since and query.until and query.until <= query.since:
-        raise RequestError("until must be later than since", status=UNPROCESSABLE)
+        raise RequestError(
+            "until must be later than since",
+            details=[{"field": "query.until", "problem": "not after since"}],
+        )
     ctx = context.service_context()
     scope = "audit:" + json.dumps(query.model_dump(mode="json", exclude={"cursor"}), sort_keys=True)
     offset, snapshot = 0, context.resources().clock.now()

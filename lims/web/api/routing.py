@@ -12,16 +12,33 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Blueprint
+from flask.blueprints import BlueprintSetupState
 from pydantic import BaseModel
+from werkzeug.routing import PathConverter
 
 from lims.web.auth.guard import bearer_only
 
 PREFIX = "/api/v1"
 OPERATION_ATTRIBUTE = "ctvault_api_operation"
+ANY_PATH = "ctvault_any_path"
 OK = 200
 CREATED = 201
 
 blueprint = Blueprint("api", __name__, url_prefix=PREFIX)
+
+
+class AnyPathConverter(PathConverter):
+    """Any rest of a path, line breaks included (``path`` stops at them)."""
+
+    regex = r"[^/][\s\S]*?"
+
+
+def _add_converter(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters[ANY_PATH] = AnyPathConverter
+
+
+# Recorded before any rule, so the converter exists when the rules are added to the app.
+blueprint.record_once(_add_converter)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -7,7 +7,7 @@ import uuid
 from typing import Any, Literal
 
 from flask import Response, url_for
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, RootModel
 
 from lims.models import Run, RunResult, RunState
 from lims.services import runs
@@ -115,19 +115,24 @@ class RunQuery(PageQuery):
     status: Literal["queued", "running", "succeeded", "failed", "cancelled"] | None = None
 
 
-class NewRun(Body):
-    """A workflow to run: one input version, or input versions by port."""
+class RunOnVersion(Body):
+    """A one-input workflow to run on one dataset version."""
 
     workflow_id: uuid.UUID
-    version_id: uuid.UUID | None = Field(None, description="The input of a one-input workflow.")
-    inputs: dict[str, uuid.UUID] | None = Field(None, description="Input versions by port.")
+    version_id: uuid.UUID
     reason: str = REASON
 
-    @model_validator(mode="after")
-    def _one_kind_of_input(self) -> NewRun:
-        if (self.version_id is None) == (self.inputs is None):
-            raise ValueError("give either version_id or inputs, not both and not neither")
-        return self
+
+class RunOnPorts(Body):
+    """A workflow to run on dataset versions given by input port."""
+
+    workflow_id: uuid.UUID
+    inputs: dict[str, uuid.UUID] = Field(min_length=1)
+    reason: str = REASON
+
+
+class NewRun(RootModel[RunOnVersion | RunOnPorts]):
+    """A workflow to run: on one version (``version_id``), or on versions by port (``inputs``)."""
 
 
 class Reason(Body):
@@ -171,8 +176,8 @@ def _created(run: Run) -> Response:
 )
 def submit_run() -> Response:
     """Submit a workflow on dataset versions; it is queued for a worker (audited)."""
-    new = parse_body(NewRun)
-    inputs = new.version_id if new.version_id is not None else new.inputs or {}
+    new = parse_body(NewRun).root
+    inputs = new.version_id if isinstance(new, RunOnVersion) else new.inputs
     run = runs.submit(context.service_context(), new.workflow_id, inputs, reason=new.reason)
     return _created(run)
 
