@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from flask import render_template
 from flask_wtf import FlaskForm
 
-from lims.services import catalogue, viewing
+from lims.services import catalogue, lineage, tags, viewing
 from lims.web import context
 from lims.web.catalogue.forms import ProjectForm, SampleForm
 from lims.web.filters import pretty_json
@@ -152,6 +152,8 @@ def dataset_page(
         project_id=found.sample.project_id,
         max_upload_bytes=max_upload_bytes(context.resources().settings),
         thumbnails=viewing.thumbnails_of(ctx, [latest.id] if latest else []),
+        tags=tags.active_tags(ctx, dataset_id),
+        lineage=lineage.lineage_of(ctx, dataset_id),
     )
     return page, status
 

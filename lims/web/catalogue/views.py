@@ -8,9 +8,10 @@ from pathlib import PurePosixPath
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from lims.errors import UserError
-from lims.services import catalogue
+from lims.errors import NotFoundError, PermissionDeniedError, UserError
+from lims.services import catalogue, tags, version_diff
 from lims.web import context
+from lims.web.catalogue.browse import catalogue_page
 from lims.web.catalogue.forms import ProjectForm, SampleForm, first_error
 from lims.web.catalogue.pages import (
     Page,
@@ -29,6 +30,12 @@ blueprint = Blueprint("catalogue", __name__, template_folder="templates")
 def projects() -> Page:
     """Every project, and a form to create one."""
     return project_list()
+
+
+@blueprint.get("/catalogue")
+def browse() -> Page:
+    """Datasets as a thumbnail grid or a table, with filters, sort and keyset pages."""
+    return catalogue_page()
 
 
 @blueprint.post("/projects")
@@ -88,6 +95,51 @@ def sample(sample_id: uuid.UUID) -> Page:
 def dataset(dataset_id: uuid.UUID) -> Page:
     """A dataset with every version; the latest version's files are listed in full."""
     return dataset_page(dataset_id)
+
+
+@blueprint.get("/datasets/<uuid:dataset_id>/compare")
+def compare(dataset_id: uuid.UUID) -> Page:
+    """Two versions of a dataset side by side, field by field."""
+    try:
+        old, new = int(request.args.get("old", "")), int(request.args.get("new", ""))
+    except ValueError:
+        raise UserError("choose the two version numbers to compare") from None
+    diff = version_diff.diff_versions(context.service_context(), dataset_id, old, new)
+    html = render_template("catalogue/compare.html", diff=diff, dataset=diff.new.dataset)
+    return html, 200
+
+
+@blueprint.post("/datasets/<uuid:dataset_id>/tags")
+def add_tag(dataset_id: uuid.UUID) -> BaseResponse:
+    """Tag a dataset (audited)."""
+    try:
+        tag = tags.add_tag(context.service_context(), dataset_id, request.form.get("label", ""))
+    except (PermissionDeniedError, NotFoundError):
+        raise
+    except UserError as exc:
+        context.rollback()
+        flash(f"The tag was not added: {exc}", "error")
+    else:
+        flash(f"Tagged {tag.label!r}.", "success")
+    return redirect(url_for("catalogue.dataset", dataset_id=dataset_id) + "#tags")
+
+
+@blueprint.post("/datasets/<uuid:dataset_id>/tags/remove")
+def remove_tag(dataset_id: uuid.UUID) -> BaseResponse:
+    """Remove a tag from a dataset, with a reason (audited)."""
+    try:
+        tag_id = uuid.UUID(request.form.get("tag_id", ""))
+        tags.remove_tag(context.service_context(), tag_id, reason=request.form.get("reason", ""))
+    except ValueError:
+        flash("The tag was not removed: choose a tag", "error")
+    except (PermissionDeniedError, NotFoundError):
+        raise
+    except UserError as exc:
+        context.rollback()
+        flash(f"The tag was not removed: {exc}", "error")
+    else:
+        flash("Tag removed.", "success")
+    return redirect(url_for("catalogue.dataset", dataset_id=dataset_id) + "#tags")
 
 
 @blueprint.get("/versions/<uuid:version_id>")

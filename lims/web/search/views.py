@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from lims.errors import UserError
+from lims.errors import PermissionDeniedError, UserError
 from lims.services import saved_searches
 from lims.services.search import SearchPage, request_from_params, search
 from lims.web import context
@@ -55,6 +55,8 @@ def save() -> BaseResponse | Page:
         saved = saved_searches.save_search(
             context.service_context(), request.form.get("name", ""), params
         )
+    except PermissionDeniedError:
+        raise
     except UserError as exc:
         context.rollback()
         flash(f"The search was not saved: {exc}", "error")
