@@ -26,6 +26,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -175,8 +176,10 @@ def execute_run(res: JobResources, run_id: uuid.UUID, *, finish: Finisher | None
         log.logger.info("run %s (%s) claimed by worker %s", run_id, plan.kind, res.hostname)
         recheck(res, plan)
         with contextlib.ExitStack() as stack:
-            inputs, voxel, unit = open_inputs(res, plan, stack, log)
+            inputs, checks, voxel, unit = open_inputs(res, plan, stack)
             computed = compute(res, plan, inputs, voxel, unit, log, started_at)
+            for check in checks:
+                check.verify(log)
             return (finish or commit_outputs)(res, plan, computed, created)
     except RunCancelledError:
         discard_blobs(res, created)
@@ -265,13 +268,45 @@ def recheck(res: JobResources, plan: Plan) -> None:
         uow.commit()
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class InputCheck:
+    """An input's array digest being computed in the background, and what it must be."""
+
+    port: str
+    version_id: str
+    expected: str
+    digest: Future[str]
+
+    def verify(self, log: RunLog) -> None:
+        """Wait for the digest; refuse the run if the input is not what was recorded.
+
+        Raises:
+            IntegrityCheckError: the canonical array changed since the run was submitted.
+        """
+        digest = self.digest.result()
+        if digest != self.expected:
+            raise IntegrityCheckError(
+                f"input {self.port} (version {self.version_id}): array digest "
+                f"{digest} differs from the recorded {self.expected}"
+            )
+        log.logger.info(
+            "input %s: version %s, digest %s verified", self.port, self.version_id, digest
+        )
+
+
 def open_inputs(
-    res: JobResources, plan: Plan, stack: contextlib.ExitStack, log: RunLog
-) -> tuple[dict[str, ArraySource], tuple[float, ...], str]:
-    """Each input's canonical array, verified against the recorded array digest."""
+    res: JobResources, plan: Plan, stack: contextlib.ExitStack
+) -> tuple[dict[str, ArraySource], list[InputCheck], tuple[float, ...], str]:
+    """Each input's canonical array, with its digest check started on a second thread.
+
+    The steps start at once; :meth:`InputCheck.verify` must pass before anything is
+    committed (hashing releases the GIL, so the check costs little wall time).
+    """
     arrays: dict[str, ArraySource] = {}
+    checks: list[InputCheck] = []
     voxel: tuple[float, ...] = (1.0, 1.0, 1.0)
     unit = "um"
+    hasher = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest"))
     with res.unit_of_work() as uow:
         for index, entry in enumerate(plan.inputs):
             derived = uow.session.scalars(
@@ -286,22 +321,14 @@ def open_inputs(
             data: ArraySource = canonical.dataset(0)
             if np.dtype(data.dtype).itemsize * int(np.prod(data.shape)) <= IN_MEMORY_BYTES:
                 data = np.asarray(data[...])
-            digest = array_digest(data)  # type: ignore[arg-type]
-            if digest != entry["array_digest"]:
-                raise IntegrityCheckError(
-                    f"input {entry['port']} (version {entry['version_id']}): array digest "
-                    f"{digest} differs from the recorded {entry['array_digest']}"
-                )
-            log.logger.info(
-                "input %s: version %s, digest %s verified",
-                entry["port"],
-                entry["version_id"],
-                digest,
+            future = hasher.submit(array_digest, data)  # type: ignore[arg-type]
+            checks.append(
+                InputCheck(entry["port"], entry["version_id"], entry["array_digest"], future)
             )
             arrays[entry["port"]] = data
             if index == 0:
                 voxel, unit = _voxel_um(canonical.info.voxel_size, canonical.info.unit)
-    return arrays, voxel, unit
+    return arrays, checks, voxel, unit
 
 
 def _voxel_um(voxel: tuple[float, ...] | None, unit: str) -> tuple[tuple[float, ...], str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import h5py
 import numpy as np
 import pytest
 from redis import Redis
@@ -15,7 +16,15 @@ from sqlalchemy import func, select
 from audit import AuditEvent
 from lims.auth.roles import Role
 from lims.errors import ConflictError, NotFoundError, PermissionDeniedError, UserError
-from lims.models import Dataset, DatasetVersion, Project, Run, User, Workflow
+from lims.models import (
+    Dataset,
+    DatasetVersion,
+    Project,
+    Run,
+    User,
+    VersionDerivative,
+    Workflow,
+)
 from lims.runtime.resources import Resources
 from lims.services import notifications, runs, workflows
 from lims.services.context import ServiceContext
@@ -239,3 +248,34 @@ def test_execute_is_safe_to_call_twice(
     ctx.uow.session.expire_all()
     assert len(runs.get_run(ctx, run.id).result.outputs) == 1
     assert np.isfinite(runs.get_run(ctx, run.id).result.scalars[0]["value"])
+
+
+@pytest.mark.req("DI-07", "REP-01")
+def test_an_input_altered_behind_the_apps_back_fails_the_run_with_no_output(
+    ctx: ServiceContext, worker: SimpleWorker, ingest_volume: Callable[..., Any]
+) -> None:
+    source = ingest_volume(two_spheres())
+    workflow = workflows.create_workflow(ctx, name="Label", steps=LABEL)
+    run = runs.submit(ctx, workflow.id, source.id)
+    ctx.uow.commit()
+    canonical = ctx.uow.session.scalars(
+        select(VersionDerivative).where(
+            VersionDerivative.version_id == source.id, VersionDerivative.kind == "canonical"
+        )
+    ).one()
+    path = ctx.blobstore.path(canonical.blob_sha256)
+    path.chmod(0o600)
+    with h5py.File(path, "r+") as file:
+        level0 = file["levels/0"]
+        level0[0, 0, 0] = int(level0[0, 0, 0]) + 1
+    versions = _count(ctx, DatasetVersion)
+
+    worker.work(burst=True)
+
+    ctx.uow.session.expire_all()
+    view = runs.get_run(ctx, run.id)
+    assert view.state.status == "failed"
+    assert f"input image (version {source.id}): array digest" in view.result.error
+    assert f"differs from the recorded {canonical.array_digest}" in view.result.error
+    assert view.result.outputs == []
+    assert _count(ctx, DatasetVersion) == versions
