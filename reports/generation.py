@@ -25,6 +25,7 @@ from lims.models import Blob, Notification, Report, ReportRequest, User
 from lims.notify import send_mail
 from lims.settings import Settings
 from processing.context import JobResources
+from reports.analysis_loading import load_analysis
 from reports.certificate import ensure_certificate
 from reports.content import Report as ReportContent
 from reports.loading import Stamp, load_audit_trail, load_dataset
@@ -78,7 +79,7 @@ def load_content(
         return load_dataset(session, res.blobstore, stamp, uuid.UUID(request.object_id))
     if request.kind == "audit_trail":
         return load_audit_trail(session, res.settings, stamp, _criteria(request.parameters))
-    raise UserError(f"reports of kind {request.kind!r} cannot be generated yet")
+    return load_analysis(session, res.blobstore, stamp, uuid.UUID(request.object_id))
 
 
 def _subject(signer: SimpleSigner) -> str:

@@ -47,7 +47,7 @@ def _wait(resources: Resources, request_id: uuid.UUID, timeout_s: float) -> Repo
 
 
 @reports_group.command("generate")
-@click.argument("kind", type=click.Choice(["dataset", "audit_trail"]))
+@click.argument("kind", type=click.Choice(["dataset", "analysis", "audit_trail"]))
 @click.argument("record_id", default="")
 @click.option("--actor", default="", help="audit_trail: only events by this user.")
 @click.option("--action", default="", help="audit_trail: only this action.")
@@ -74,7 +74,7 @@ def generate(
     username: str,
     password_stdin: bool,
 ) -> None:
-    """Ask for a KIND report (dataset RECORD_ID = a dataset version id, or audit_trail)."""
+    """Ask for a KIND report of RECORD_ID (dataset version or analysis id; none for audit_trail)."""
     criteria = AuditFilter(actor, action, object_type, object_id, _when(since), _when(until))
     with open_resources() as resources:
         identity = run_user_errors(lambda: login(resources, username, password_stdin))

@@ -12,13 +12,13 @@ import hashlib
 import uuid
 from typing import Any, BinaryIO, NoReturn
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from audit import EventDraft
 from audit.query import AuditFilter
 from lims.auth.roles import Permission
 from lims.errors import ConflictError, NotFoundError, UserError
-from lims.models import Report, ReportRequest, VersionPreparation
+from lims.models import Analysis, Report, ReportRequest, Run, RunState, VersionPreparation
 from lims.services import access
 from lims.services.context import ServiceContext
 from reports.certificate import ensure_certificate, seal_files
@@ -60,22 +60,53 @@ def _dataset_target(ctx: ServiceContext, version_id: uuid.UUID) -> uuid.UUID:
     return project_id
 
 
+def _uuid(raw: str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFoundError(f"no such {what}") from None
+
+
+def _analysis_target(ctx: ServiceContext, analysis_id: uuid.UUID) -> uuid.UUID:
+    session = ctx.uow.session
+    analysis = session.get(Analysis, analysis_id)
+    access.check_visible(ctx, analysis.project_id if analysis else None, "analysis")
+    assert analysis is not None  # noqa: S101 - check_visible refused a missing one
+    run_ids = [uuid.UUID(r) for r in analysis.revisions[-1].runs]
+    # A cited run has finished; a replay of one may still be running, and the report
+    # prints replay outcomes, so it waits for them.
+    busy = session.scalars(
+        select(RunState.run_id)
+        .join(Run, Run.id == RunState.run_id)
+        .where(
+            or_(Run.id.in_(run_ids), Run.replay_of_id.in_(run_ids)),
+            RunState.status.in_(STILL_RUNNING),
+        )
+    ).all()
+    if busy:
+        raise ConflictError(
+            f"run {busy[0]} of this analysis is still running; ask for its report when "
+            "every run and replay has finished"
+        )
+    return analysis.project_id
+
+
 def _target(
     ctx: ServiceContext, kind: str, object_id: str, criteria: AuditFilter | None
 ) -> tuple[str, str, uuid.UUID | None, dict[str, Any]]:
     """(object type, object id, project, parameters) of the record a report is about."""
     if kind == "dataset":
-        try:
-            version_id = uuid.UUID(object_id)
-        except ValueError:
-            raise NotFoundError("no such dataset version") from None
+        version_id = _uuid(object_id, "dataset version")
         return "dataset_version", str(version_id), _dataset_target(ctx, version_id), {}
     if kind == "audit_trail":
         access.check(ctx, Permission.AUDIT_REVIEW)
         parameters = (criteria or AuditFilter()).as_params()
         digest = hashlib.sha256(repr(sorted(parameters.items())).encode()).hexdigest()
         return "audit_trail", digest[:32], None, parameters
-    raise UserError(f"unknown report kind {kind!r}; known: dataset, audit_trail")
+    if kind == "analysis":
+        analysis_id = _uuid(object_id, "analysis")
+        return "analysis", str(analysis_id), _analysis_target(ctx, analysis_id), {}
+    raise UserError(f"unknown report kind {kind!r}; known: dataset, audit_trail, analysis")
 
 
 def request_report(
@@ -159,7 +190,11 @@ def reports_of(ctx: ServiceContext, object_type: str, object_id: str) -> RecordR
             record_id = uuid.UUID(object_id)
         except ValueError:
             raise NotFoundError(f"no such {object_type}") from None
-        project_id = access.project_id_of(ctx.uow.session, object_type, record_id)
+        if object_type == "analysis":
+            analysis = ctx.uow.session.get(Analysis, record_id)
+            project_id = analysis.project_id if analysis is not None else None
+        else:
+            project_id = access.project_id_of(ctx.uow.session, object_type, record_id)
         access.check_visible(ctx, project_id, object_type.replace("_", " "))
     session = ctx.uow.session
     reports = session.scalars(
