@@ -15,6 +15,7 @@ from processing.steps.morphology import closing_v1, opening_v1
 from processing.steps.roi import crop_v1
 from processing.steps.segmentation import (
     label_v1,
+    label_v2,
     multiotsu_v1,
     otsu_v1,
     threshold_v1,
@@ -36,6 +37,7 @@ ALL_STEPS: tuple[StepSpec[Any], ...] = (
     closing_v1.CLOSING_V1,
     watershed_v1.WATERSHED_V1,
     label_v1.LABEL_V1,
+    label_v2.LABEL_V2,
     particles_v1.PARTICLES_V1,
     porosity_v1.POROSITY_V1,
     surface_area_v1.SURFACE_AREA_V1,

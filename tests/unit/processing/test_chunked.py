@@ -14,6 +14,7 @@ from processing.steps.filters.median_v1 import MEDIAN_V1
 from processing.steps.morphology.closing_v1 import CLOSING_V1
 from processing.steps.morphology.opening_v1 import OPENING_V1
 from processing.steps.segmentation.label_v1 import LABEL_V1
+from processing.steps.segmentation.label_v2 import LABEL_V2, smallest_label_dtype
 from processing.steps.transform.bin_v1 import BIN_V1
 from processing.steps.transform.resample_v1 import RESAMPLE_V1
 
@@ -121,3 +122,30 @@ def test_labelling_merges_a_u_shape_across_slabs():
     )
     assert result.scalars["count"] == 1
     assert set(np.unique(result.arrays["labels"])) == {0, 1}
+
+
+@pytest.mark.parametrize(
+    ("spacing", "dtype"), [(6, np.uint8), (2, np.uint16)], ids=["few-uint8", "many-uint16"]
+)
+def test_label_v2_numbers_like_v1_in_the_smallest_unsigned_type(spacing, dtype):
+    mask = np.zeros((4, 64, 64), np.uint8)
+    mask[1, ::spacing, ::spacing] = 1  # isolated voxels: one component each
+    v1 = run_step(LABEL_V1, LABEL_V1.parse_params({}), {"mask": mask}, WHOLE)
+    v2 = run_step(
+        LABEL_V2,
+        LABEL_V2.parse_params({}),
+        {"mask": mask},
+        StepContext(memory_budget_bytes=64 * 64 * 28 * 2),
+    )
+    assert v2.arrays["labels"].dtype == dtype
+    assert v2.scalars["count"] == v1.scalars["count"]
+    assert np.array_equal(v2.arrays["labels"], v1.arrays["labels"])
+
+
+def test_smallest_label_dtype_bounds():
+    assert smallest_label_dtype(0) == np.uint8
+    assert smallest_label_dtype(255) == np.uint8
+    assert smallest_label_dtype(256) == np.uint16
+    assert smallest_label_dtype(65_536) == np.uint32
+    with pytest.raises(ValueError, match="do not fit 32 bits"):
+        smallest_label_dtype(2**32)
