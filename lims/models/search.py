@@ -13,7 +13,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from lims.db.base import Base
 from lims.db.types import CreatedAt, UuidPk
 
-DOCUMENT_KINDS = ("project", "sample", "dataset", "run")
+DOCUMENT_KINDS = ("project", "sample", "dataset", "run", "analysis")
+SIGNATURE_STATES = ("unsigned", "authored", "reviewed", "approved", "rejected", "verified")
+REVIEW_STATES = ("none", "draft", "submitted", "reviewed", "approved")
 
 
 class SearchDocument(Base):

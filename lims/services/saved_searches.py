@@ -18,7 +18,7 @@ MAX_NAME_LENGTH = 100
 MAX_SAVED = 100
 SAVED_PARAMS = (
     *("q", "kind", "project", "sample", "modality", "instrument", "operator", "tag"),
-    *("from", "to", "retired", "sort"),
+    *("signature", "review", "from", "to", "retired", "sort"),
 )
 
 

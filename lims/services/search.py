@@ -40,7 +40,7 @@ from lims.auth.identity import Identity
 from lims.auth.roles import Permission, permissions_of
 from lims.errors import UserError
 from lims.models import Project, SearchDocument
-from lims.models.search import DOCUMENT_KINDS
+from lims.models.search import DOCUMENT_KINDS, REVIEW_STATES, SIGNATURE_STATES
 from lims.services.context import ServiceContext
 
 MAX_TEXT_LENGTH = 500
@@ -50,7 +50,7 @@ MAX_FILTER_VALUES = 20
 MAX_VALUE_LENGTH = 200
 FACET_SIZE = 15
 SORTS = ("relevance", "name", "newest", "oldest", "acquired", "size")
-FACETS = ("kind", "project", "modality", "instrument", "operator", "tag")
+FACETS = ("kind", "project", "modality", "instrument", "operator", "signature", "review", "tag")
 WORD_SIMILARITY = 0.5
 HIGHLIGHT_START, HIGHLIGHT_STOP = "\ue000", "\ue001"
 _HEADLINE_OPTIONS = (
@@ -73,6 +73,8 @@ class SearchFilters:
     instruments: tuple[str, ...] = ()
     operators: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    signature_states: tuple[str, ...] = ()
+    review_states: tuple[str, ...] = ()
     acquired_from: dt.date | None = None
     acquired_to: dt.date | None = None
     include_retired: bool = False
@@ -127,6 +129,8 @@ class Hit:
     created_at: dt.datetime
     tags: tuple[str, ...]
     status: str | None
+    signature_state: str | None
+    review_state: str | None
     retired: bool
     rank: float | None
     snippet: tuple[SnippetPart, ...]
@@ -248,6 +252,8 @@ def _filter_conditions(identity: Identity, filters: SearchFilters) -> list[Colum
         (_DOC.modality, filters.modalities),
         (_DOC.instrument, filters.instruments),
         (_DOC.operator, filters.operators),
+        (_DOC.signature_state, filters.signature_states),
+        (_DOC.review_state, filters.review_states),
     ):
         if values:
             conditions.append(column.in_(values))
@@ -372,6 +378,8 @@ def _hit(row: RowMapping) -> Hit:
         created_at=row["created_at"],
         tags=tuple(row["tags"] or ()),
         status=row["status"],
+        signature_state=row["signature_state"],
+        review_state=row["review_state"],
         retired=row["retired"],
         rank=float(row["score"]) if row["score"] is not None else None,
         snippet=split_highlights(row["headline"] or ""),
@@ -393,6 +401,8 @@ _FACET_COLUMNS = {
     "modality": _DOC.modality,
     "instrument": _DOC.instrument,
     "operator": _DOC.operator,
+    "signature": _DOC.signature_state,
+    "review": _DOC.review_state,
 }
 
 
@@ -517,12 +527,22 @@ def _choice(params: Mapping[str, Sequence[str]], name: str, allowed: Sequence[st
     return value
 
 
+def _states(
+    params: Mapping[str, Sequence[str]], name: str, allowed: Sequence[str]
+) -> tuple[str, ...]:
+    values = _values(params, name)
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise UserError(f"{name!r} must be among: {', '.join(allowed)}")
+    return values
+
+
 def request_from_params(params: Mapping[str, Sequence[str]]) -> SearchRequest:
     """Build a request from query parameters (each name maps to its list of values).
 
     Names: ``q``, ``kind``, ``project``, ``sample``, ``modality``, ``instrument``,
-    ``operator``, ``tag``, ``from``, ``to``, ``retired`` (``1``), ``sort``, ``cursor``,
-    ``limit``. Unknown names are ignored.
+    ``operator``, ``signature``, ``review``, ``tag``, ``from``, ``to``, ``retired`` (``1``),
+    ``sort``, ``cursor``, ``limit``. Unknown names are ignored.
 
     Raises:
         UserError: a value is malformed (bad id, date, sort, kind or limit).
@@ -539,6 +559,8 @@ def request_from_params(params: Mapping[str, Sequence[str]]) -> SearchRequest:
         modalities=_values(params, "modality"),
         instruments=_values(params, "instrument"),
         operators=_values(params, "operator"),
+        signature_states=_states(params, "signature", SIGNATURE_STATES),
+        review_states=_states(params, "review", REVIEW_STATES),
         tags=tuple(t.lower() for t in _values(params, "tag")),
         acquired_from=_date(params, "from"),
         acquired_to=_date(params, "to"),

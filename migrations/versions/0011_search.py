@@ -99,7 +99,8 @@ BEGIN
     INSERT INTO search_documents AS sd (
         id, kind, project_id, sample_id, dataset_id, title, context, body, tsv, ident,
         modality, instrument, operator, acquired_at, tags, latest_version_id, latest_number,
-        version_count, total_bytes, retired, sort_name, created_at, updated_at)
+        version_count, total_bytes, signature_state, review_state, retired, sort_name,
+        created_at, updated_at)
     SELECT d.id, 'dataset', p.id, s.id, d.id, d.name, p.name || ' / ' || s.name,
         left(concat_ws(E'\n', d.name, s.name, p.name, array_to_string(tg.labels, ' '),
             lv_operator.name, ctvault_jsonb_text(lv.metadata), nt.text, fl.paths, rn.text), 20000),
@@ -121,6 +122,7 @@ BEGIN
                  fv.created_at, d.created_at),
         coalesce(tg.labels, '{}'),
         lv.id, lv.number, coalesce(vc.n, 0), coalesce(lv.total_bytes, 0),
+        coalesce(sg.meaning, 'unsigned'), coalesce(rv.status, 'none'),
         EXISTS (SELECT 1 FROM retirements r
                 WHERE (r.object_type = 'dataset' AND r.object_id = d.id)
                    OR (r.object_type = 'sample' AND r.object_id = s.id)
@@ -163,8 +165,20 @@ BEGIN
                        FROM runs r JOIN workflows w ON w.id = r.workflow_id
                        LEFT JOIN run_results rr ON rr.run_id = r.id
                        WHERE r.id = ctvault_safe_uuid(lv.metadata ->> 'run_id')) rn ON true
+    LEFT JOIN LATERAL (SELECT sig.meaning FROM signatures sig
+                       WHERE sig.record_type = 'dataset_version' AND sig.record_id = lv.id::text
+                       ORDER BY sig.signed_at DESC LIMIT 1) sg ON true
+    LEFT JOIN LATERAL (SELECT a.status FROM analyses a
+                       JOIN analysis_revisions ar ON ar.analysis_id = a.id
+                        AND ar.revision = a.current_revision
+                       WHERE ar.dataset_versions ?| ARRAY(SELECT v.id::text FROM dataset_versions v
+                                                         WHERE v.dataset_id = d.id)
+                       ORDER BY array_position(ARRAY['approved', 'reviewed', 'submitted',
+                                                     'draft'], a.status::text)
+                       LIMIT 1) rv ON true
     WHERE d.id = ANY(ids)
     ON CONFLICT (id) DO UPDATE SET
+        signature_state = excluded.signature_state, review_state = excluded.review_state,
         project_id = excluded.project_id, sample_id = excluded.sample_id,
         title = excluded.title, context = excluded.context, body = excluded.body,
         tsv = excluded.tsv, ident = excluded.ident, modality = excluded.modality,
@@ -263,6 +277,43 @@ BEGIN
 END $$
 """
 
+REFRESH_ANALYSES = r"""
+CREATE FUNCTION ctvault_search_refresh_analyses(ids uuid[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+BEGIN
+    INSERT INTO search_documents AS sd (
+        id, kind, project_id, title, context, body, tsv, ident, operator, acquired_at,
+        status, review_state, retired, sort_name, created_at, updated_at)
+    SELECT a.id, 'analysis', a.project_id, ar.title, p.name,
+        left(concat_ws(E'\n', ar.title, ar.purpose, ar.results, ar.conclusions), 20000),
+        setweight(to_tsvector('simple', ctvault_words(ar.title)), 'A')
+        || setweight(to_tsvector('simple', coalesce(ar.purpose, '') || ' '
+                     || coalesce(ar.conclusions, '')), 'B')
+        || setweight(to_tsvector('simple', coalesce(ar.results, '')), 'C')
+        || setweight(to_tsvector('simple', u.display_name || ' ' || u.username || ' '
+                     || p.name), 'D'),
+        left(ar.title, 2000), u.display_name || ' ' || u.username, a.created_at,
+        a.status, a.status, false, lower(ar.title), a.created_at, transaction_timestamp()
+    FROM analyses a
+    JOIN analysis_revisions ar ON ar.analysis_id = a.id AND ar.revision = a.current_revision
+    JOIN projects p ON p.id = a.project_id
+    JOIN users u ON u.id = a.created_by_id
+    WHERE a.id = ANY(ids)
+    ON CONFLICT (id) DO UPDATE SET
+        title = excluded.title, body = excluded.body, tsv = excluded.tsv,
+        ident = excluded.ident, status = excluded.status, review_state = excluded.review_state,
+        sort_name = excluded.sort_name, updated_at = excluded.updated_at;
+END $$
+"""
+
+# Datasets whose versions an analysis's current revision cites.
+_ANALYSIS_DATASETS = (
+    "SELECT DISTINCT v.dataset_id FROM analysis_revisions ar "
+    "CROSS JOIN LATERAL jsonb_array_elements_text(ar.dataset_versions) AS x(version_id) "
+    "JOIN dataset_versions v ON v.id = ctvault_safe_uuid(x.version_id) "
+    "WHERE ar.analysis_id IN (SELECT {column} FROM changed)"
+)
+
 # Each trigger function maps the changed rows to the documents they feed.
 TRIGGERS: dict[str, tuple[str, str]] = {
     "datasets_ins": (
@@ -356,6 +407,34 @@ TRIGGERS: dict[str, tuple[str, str]] = {
             "JOIN datasets d ON d.sample_id = c.id));"
         ),
     ),
+    "analyses_ins": (
+        "analyses",
+        "PERFORM ctvault_search_refresh_analyses(ARRAY(SELECT id FROM changed));",
+    ),
+    "analyses_upd": (
+        "analyses",
+        (
+            "PERFORM ctvault_search_refresh_analyses(ARRAY(SELECT id FROM changed));"
+            "PERFORM ctvault_search_refresh_datasets(ARRAY("
+            f"{_ANALYSIS_DATASETS.format(column='id')}));"
+        ),
+    ),
+    "analysis_revisions_ins": (
+        "analysis_revisions",
+        (
+            "PERFORM ctvault_search_refresh_analyses(ARRAY(SELECT analysis_id FROM changed));"
+            "PERFORM ctvault_search_refresh_datasets(ARRAY("
+            f"{_ANALYSIS_DATASETS.format(column='analysis_id')}));"
+        ),
+    ),
+    "signatures_ins": (
+        "signatures",
+        (
+            "PERFORM ctvault_search_refresh_datasets(ARRAY(SELECT v.dataset_id FROM changed c "
+            "JOIN dataset_versions v ON v.id = ctvault_safe_uuid(c.record_id) "
+            "WHERE c.record_type = 'dataset_version'));"
+        ),
+    ),
     "runs_ins": ("runs", "PERFORM ctvault_search_refresh_runs(ARRAY(SELECT id FROM changed));"),
     "run_states_ins": (
         "run_states",
@@ -408,7 +487,7 @@ def _create_tables() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
-            "kind IN ('project', 'sample', 'dataset', 'run')",
+            "kind IN ('project', 'sample', 'dataset', 'run', 'analysis')",
             name=op.f("ck_search_documents_kind_known"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_search_documents")),
@@ -423,6 +502,8 @@ def _create_tables() -> None:
         "ix_search_documents_modality": ["modality"],
         "ix_search_documents_instrument": ["instrument"],
         "ix_search_documents_operator": ["operator"],
+        "ix_search_documents_signature_state": ["signature_state"],
+        "ix_search_documents_review_state": ["review_state"],
     }.items():
         op.create_index(name, "search_documents", columns)
     op.execute("CREATE INDEX ix_search_documents_tsv ON search_documents USING gin (tsv)")
@@ -432,6 +513,11 @@ def _create_tables() -> None:
     )
     # Lineage: "what was made from this dataset" looks runs up by their input datasets.
     op.execute("CREATE INDEX ix_runs_inputs ON runs USING gin (inputs jsonb_path_ops)")
+    # Review state: which analyses cite a dataset's versions.
+    op.execute(
+        "CREATE INDEX ix_analysis_revisions_dataset_versions ON analysis_revisions "
+        "USING gin (dataset_versions)"
+    )
 
     op.create_table(
         "tags",
@@ -503,12 +589,13 @@ def upgrade() -> None:
     _create_tables()
     for ddl in (JSONB_TEXT, WORDS, PREFIX_QUERY, SAFE_UUID, SAFE_DATE):
         op.execute(ddl)
-    for ddl in (REFRESH_DATASETS, REFRESH_CONTAINERS, REFRESH_RUNS):
+    for ddl in (REFRESH_DATASETS, REFRESH_CONTAINERS, REFRESH_RUNS, REFRESH_ANALYSES):
         op.execute(ddl)
     for function in (
         "ctvault_search_refresh_datasets(uuid[])",
         "ctvault_search_refresh_containers(uuid[], uuid[])",
         "ctvault_search_refresh_runs(uuid[])",
+        "ctvault_search_refresh_analyses(uuid[])",
     ):
         op.execute(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
     _create_triggers()
@@ -533,6 +620,7 @@ def upgrade() -> None:
     )
     op.execute("SELECT ctvault_search_refresh_datasets(ARRAY(SELECT id FROM datasets))")
     op.execute("SELECT ctvault_search_refresh_runs(ARRAY(SELECT id FROM runs))")
+    op.execute("SELECT ctvault_search_refresh_analyses(ARRAY(SELECT id FROM analyses))")
 
 
 def downgrade() -> None:

@@ -69,6 +69,8 @@ def hit_endpoint(hit: Hit) -> tuple[str, dict[str, object]]:
         return "catalogue.dataset", {"dataset_id": hit.id}
     if hit.kind == "sample":
         return "catalogue.sample", {"sample_id": hit.id}
+    if hit.kind == "analysis":
+        return "analyses.analysis_page", {"analysis_id": hit.id}
     if hit.kind == "run":
         return "runs.run_page", {"run_id": hit.id}
     return "catalogue.project", {"project_id": hit.id}

@@ -197,6 +197,8 @@ def test_other_alphabets_are_found(ctx: ServiceContext, data: Catalogue) -> None
         ({"limit": ["-1"]}, "must be one of"),
         ({"modality": ["x" * 201]}, "too long"),
         ({"tag": [str(i) for i in range(30)]}, "at most 20"),
+        ({"signature": ["forged"]}, "must be among"),
+        ({"review": ["maybe"]}, "must be among"),
     ],
     ids=[
         "long-text",
@@ -209,6 +211,8 @@ def test_other_alphabets_are_found(ctx: ServiceContext, data: Catalogue) -> None
         "negative",
         "long-value",
         "many-values",
+        "signature",
+        "review",
     ],
 )
 def test_bad_parameters_are_refused_clearly(params: dict[str, list[str]], message: str) -> None:
