@@ -7,8 +7,8 @@ from lims.services.search import request_from_params, search
 from tests.integration.signatures.conftest import PASSWORD, Lab, lab  # noqa: F401 - fixture
 
 
-def _states(lab: Lab, **params: list[str]) -> list[tuple[str, str | None, str | None]]:
-    page = search(lab.ctx(lab.qa), request_from_params({"kind": ["dataset"], **params}))
+def _states(found: Lab, **params: list[str]) -> list[tuple[str, str | None, str | None]]:
+    page = search(found.ctx(found.qa), request_from_params({"kind": ["dataset"], **params}))
     return [(hit.title, hit.signature_state, hit.review_state) for hit in page.hits]
 
 
