@@ -16,7 +16,17 @@ from pydantic import RootModel
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 
-from lims.web.api import audit, datasets, files, me, projects, runs, workflows
+from lims.web.api import (
+    analyses,
+    audit,
+    datasets,
+    files,
+    me,
+    projects,
+    runs,
+    search,
+    workflows,
+)
 from lims.web.api.openapi import build_document
 from lims.web.api.parsing import render
 from lims.web.api.problems import HANDLERS
@@ -25,7 +35,7 @@ from lims.web.auth.guard import bearer_only
 
 __all__ = ["RESOURCES", "blueprint"]
 
-RESOURCES = (audit, datasets, files, me, projects, runs, workflows)
+RESOURCES = (analyses, audit, datasets, files, me, projects, runs, search, workflows)
 _DOCUMENT = "ctvault_openapi"
 _SHADOW = "ctvault_api_routes"
 _UNKNOWN = "api.unknown"

@@ -6,7 +6,7 @@ is a 422 whose details name each field. Nothing reaches a service before this su
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TypeVar, get_origin
 
 from flask import Response, request
 from pydantic import BaseModel, ValidationError
@@ -36,20 +36,30 @@ def _refuse(error: ValidationError, where: str) -> RequestError:
     )
 
 
+def _is_list(annotation: object) -> bool:
+    return get_origin(annotation) is list
+
+
 def parse_query(model: type[M]) -> M:
     """The query string as ``model``.
 
     Raises:
-        RequestError: a parameter repeated (400), or wrong or unknown ones (422).
+        RequestError: a single-valued parameter repeated (400), or wrong or unknown ones
+            (422). List parameters are given by repeating them (``?kind=a&kind=b``).
     """
-    repeated = sorted(key for key, values in request.args.lists() if len(values) > 1)
+    lists = {name for name, field in model.model_fields.items() if _is_list(field.annotation)}
+    repeated = sorted(
+        key for key, values in request.args.lists() if len(values) > 1 and key not in lists
+    )
     if repeated:
         raise RequestError(
             f"give each query parameter once: {', '.join(repeated)}",
             details=[{"field": f"query.{key}", "problem": "repeated"} for key in repeated],
         )
     try:
-        return model.model_validate(request.args.to_dict())
+        return model.model_validate(
+            {key: values if key in lists else values[0] for key, values in request.args.lists()}
+        )
     except ValidationError as exc:
         raise _refuse(exc, "query") from None
 

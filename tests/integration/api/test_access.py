@@ -48,6 +48,7 @@ def _ids(catalogue: Catalogue) -> dict[str, str]:
         "file_id": str(files[0].id),
         "workflow_id": str(uuid.uuid4()),
         "run_id": str(uuid.uuid4()),
+        "analysis_id": str(uuid.uuid4()),
         "path": "anything/else",
     }
 
