@@ -90,14 +90,13 @@ def _refuse(  # noqa: PLR0917 - always called with the same five facts in order
 
 
 def refuse_request(
-    ctx: ServiceContext, record_type: str, record_id: str, meaning: str, why: str
+    ctx: ServiceContext, record_type: str, record_id: str, meaning: str, error: UserError
 ) -> None:
-    """Refuse a sign request that fails the web's one-time check (replayed, forged); audited.
+    """Refuse a sign request that fails the web's own checks (replayed, forged, no password).
 
-    Raises:
-        UserError: always, with ``why``.
+    Audited like every refused attempt. Raises ``error``.
     """
-    raise _refuse(ctx, record_type, record_id, meaning, UserError(why))
+    raise _refuse(ctx, record_type, record_id, meaning, error)
 
 
 def _reauthenticate(

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, render_template, request, session
 from werkzeug.wrappers import Response as BaseResponse
 
-from lims.errors import UserError
+from lims.errors import AuthenticationError, UserError
 from lims.services import signing
 from lims.web import context
 from lims.web.errors import status_for
@@ -86,15 +86,19 @@ def sign_post(record_type: str, record_id: str) -> Page | BaseResponse:
         digest=digest,
         now=time.time(),
     )
+    password = request.form.get("password", "")
     try:
+        if not password:
+            error: UserError = AuthenticationError("signing needs your password, every time")
+            signing.refuse_request(ctx, record_type, record_id, meaning, error)
         if problem is not None:
-            signing.refuse_request(ctx, record_type, record_id, meaning, problem)
+            signing.refuse_request(ctx, record_type, record_id, meaning, UserError(problem))
         row = signing.sign(
             ctx,
             record_type,
             record_id,
             meaning,
-            request.form.get("password", ""),
+            password,
             request.form.get("user_id") or None,
             reason=request.form.get("reason", ""),
             expected_digest=digest,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -12,6 +14,7 @@ from sqlalchemy import func, select
 from audit import AuditEvent
 from lims.models import Analysis, Signature
 from lims.services import signing
+from lims.web.analyses.signing import EPOCH_KEY, EPOCH_MAX_S
 from tests.integration.signatures.conftest import PASSWORD, Lab
 from tests.integration.web.conftest import log_in
 
@@ -138,7 +141,8 @@ def test_replayed_and_forged_sign_requests_are_refused(app: Flask, lab: Lab) -> 
     no_nonce = author.post(path, data={**form, "nonce": "made-up"})
     assert no_nonce.status_code == 400
     cookie_only = author.post(path, data={"csrf_token": fields["csrf_token"]})
-    assert cookie_only.status_code in {400, 401}
+    assert cookie_only.status_code == 401
+    assert "needs your password" in cookie_only.get_data(as_text=True)
     assert _signatures(lab) == 0
     assert _status(lab, analysis) == "draft"
 
@@ -154,3 +158,102 @@ def test_admin_and_author_cannot_review(app: Flask, lab: Lab) -> None:
         response = _sign(client, path, "reviewed", user_id=who, password=PASSWORD)
         assert response.status_code == 403, who
     assert _status(lab, analysis) == "submitted"
+
+
+@pytest.mark.req("P11-27")
+def test_after_the_signing_epoch_lapses_the_user_id_is_asked_again(app: Flask, lab: Lab) -> None:
+    author = _client(app, lab.author.username)
+    first = lab.draft("first")
+    second = lab.draft("second")
+    one = f"/sign/analysis/{lab.revision_id(first)}"
+    assert _sign(author, one, "authored", user_id="mcurie", password=PASSWORD).status_code == 302
+    with author.session_transaction() as session:
+        session[EPOCH_KEY] = time.time() - EPOCH_MAX_S - 1
+    text, _ = _dialog(author, f"/sign/analysis/{lab.revision_id(second)}", "authored")
+    assert 'name="user_id"' in text
+
+
+@pytest.mark.req("A11-18")
+def test_rejecting_in_the_browser_needs_a_reason(app: Flask, lab: Lab) -> None:
+    analysis = lab.draft()
+    revision = lab.revision_id(analysis)
+    signing.sign(lab.ctx(lab.author), "analysis", revision, "authored", PASSWORD)
+    reviewer = _client(app, lab.reviewer.username)
+    path = f"/sign/analysis/{revision}"
+    text, _ = _dialog(reviewer, path, "rejected")
+    assert 'name="reason"' in text
+    no_reason = _sign(reviewer, path, "rejected", user_id="rfeynman", password=PASSWORD)
+    assert no_reason.status_code == 400
+    assert "rejection needs a reason" in no_reason.get_data(as_text=True)
+    assert _status(lab, analysis) == "submitted"
+    done = _sign(
+        reviewer, path, "rejected", user_id="rfeynman", password=PASSWORD, reason="threshold?"
+    )
+    assert done.status_code == 302
+    assert _status(lab, analysis) == "draft"
+    author = _client(app, lab.author.username)
+    page = author.get(f"/analyses/{analysis.id}").get_data(as_text=True)
+    assert "sent back: threshold?" in page
+    assert "Signatures of revision 1 (superseded" in page
+    assert "Edit draft" in page
+
+
+def test_the_editor_refuses_bad_input_with_a_message(app: Flask, lab: Lab) -> None:
+    author = _client(app, lab.author.username)
+    page = author.get("/analyses/new").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    base = {"csrf_token": token.group(1), "project_id": str(lab.project_id), "title": "T"}
+    cases = [
+        ({"title": " "}, 400, "needs a title"),
+        ({"project_id": "nope"}, 400, "choose a project"),
+        ({"dataset_versions": "not-an-id"}, 400, "is not a record id"),
+        ({"runs": str(lab.version.id)}, 400, "no run"),
+    ]
+    for change, status, message in cases:
+        response = author.post("/analyses", data={**base, **change})
+        assert response.status_code == status, change
+        assert message in response.get_data(as_text=True)
+    reviewer = _client(app, lab.reviewer.username)
+    own = re.search(
+        r'name="csrf_token" value="([^"]+)"', reviewer.get("/analyses/new").get_data(as_text=True)
+    )
+    assert own
+    refused = reviewer.post("/analyses", data={**base, "csrf_token": own.group(1)})
+    assert refused.status_code == 403
+    assert lab.uow.session.scalar(select(func.count()).select_from(Analysis)) == 0
+
+
+@pytest.mark.req("P11-20", "P11-21")
+def test_the_version_page_shows_its_signatures_and_offers_verification(
+    app: Flask, lab: Lab
+) -> None:
+    reviewer = _client(app, lab.reviewer.username)
+    page = reviewer.get(f"/versions/{lab.version.id}").get_data(as_text=True)
+    assert "Not signed yet" in page
+    assert "Sign as verified" in page
+    path = f"/sign/dataset_version/{lab.version.id}"
+    assert (
+        _sign(reviewer, path, "verified", user_id="rfeynman", password=PASSWORD).status_code == 302
+    )
+    author = _client(app, lab.author.username)
+    page = author.get(f"/versions/{lab.version.id}").get_data(as_text=True)
+    assert "Richard Feynman (rfeynman)" in page
+    assert "verified" in page
+    assert "Sign as verified" not in page, "the author may not verify their own version"
+
+
+TEMPLATES = Path(__file__).parents[3] / "lims" / "web"
+
+
+@pytest.mark.req("P11-21")
+@pytest.mark.parametrize(
+    "template",
+    [
+        "analyses/templates/analyses/analysis.html",
+        "catalogue/templates/catalogue/version.html",
+        "runs/templates/runs/run.html",
+    ],
+)
+def test_every_page_of_a_signable_record_includes_the_manifestation_block(template: str) -> None:
+    assert "signature_panel(" in (TEMPLATES / template).read_text()
