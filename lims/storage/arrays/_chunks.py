@@ -129,3 +129,39 @@ def encode(chunk: NDArray[Any]) -> bytes:
             numthreads=1,
         )
     )
+
+
+def write_rows(dataset: Any, start: int, block: NDArray[Any]) -> None:  # noqa: ANN401
+    """Write ``block`` at rows ``start:`` (axis 0) of a Blosc-chunked dataset, chunk by chunk.
+
+    ``start`` must be a multiple of the chunk's first side and the block must reach to the
+    end of the other axes (whole chunk layers; the last layer of the dataset may be short).
+    Chunks are compressed in the pool and stored in order with ``write_direct_chunk``.
+    """
+    chunks = tuple(int(c) for c in dataset.chunks)
+    shape = tuple(int(n) for n in dataset.shape)
+    if start % chunks[0] or tuple(block.shape[1:]) != shape[1:]:
+        raise ValueError(f"rows {start}+{block.shape} are not whole chunk layers of {shape}")
+    box = ((start, start + len(block)), *((0, n) for n in shape[1:]))
+    pending: list[tuple[tuple[int, ...], Future[bytes]]] = []
+    for offset in _chunk_offsets(box, chunks):
+        pending.append((offset, pool().submit(_encode_at, block, offset, start, chunks)))
+        if len(pending) >= _IN_FLIGHT:
+            done, future = pending.pop(0)
+            dataset.id.write_direct_chunk(done, future.result())
+    for done, future in pending:
+        dataset.id.write_direct_chunk(done, future.result())
+
+
+def _encode_at(
+    block: NDArray[Any], offset: tuple[int, ...], start: int, chunks: tuple[int, ...]
+) -> bytes:
+    first = (slice(offset[0] - start, offset[0] - start + chunks[0]),)
+    rest = tuple(slice(o, o + c) for o, c in zip(offset[1:], chunks[1:], strict=True))
+    part = block[first + rest]
+    if part.shape != chunks:
+        # Edge chunks are stored whole; the padding is never read back.
+        full = np.zeros(chunks, block.dtype)
+        full[tuple(slice(0, n) for n in part.shape)] = part
+        part = full
+    return encode(part)

@@ -7,16 +7,18 @@ import json
 import math
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from PIL import Image
 
 from lims.formats.base import FormatError, ImageInfo, SourceImage
 from lims.imaging.pyramid import Kind, PlaneReducer, level_shapes
 from lims.imaging.stats import StatsAccumulator, ValueStats
-from lims.storage.arrays import _hdf5
+from lims.storage.arrays import _chunks, _hdf5
 from lims.storage.arrays.digest import ArrayDigest
 
 Progress = Callable[[int, int], None]
@@ -151,17 +153,21 @@ def _write_levels(  # noqa: PLR0917 - private, called once
     shape = tuple(int(n) for n in datasets[0].shape)
     sink = _build_sinks(datasets, dtype, spatial, kind)
     digest = ArrayDigest(dtype, shape)
-    stats = StatsAccumulator(dtype)
+    stats = _Stats(dtype)
     rows = 0
-    for block in _source_blocks(source, dtype, shape, datasets[0].chunks[0]):
-        if rows + len(block) > shape[0]:
-            raise FormatError(f"the source has more than the {shape[0]} planes it announced")
-        digest.update(block)
-        stats.update(block)
-        sink.push(block)
-        rows += len(block)
-        if progress is not None:
-            progress(rows, shape[0])
+    # SHA-256 releases the GIL: each block is hashed in its own thread while it is counted,
+    # compressed and reduced here (the block is not reused before its hash is done).
+    with ThreadPoolExecutor(1, thread_name_prefix="ctvault-digest") as hasher:
+        for block in _source_blocks(source, dtype, shape, datasets[0].chunks[0]):
+            if rows + len(block) > shape[0]:
+                raise FormatError(f"the source has more than the {shape[0]} planes it announced")
+            hashed = hasher.submit(digest.update, block)
+            stats.update(block)
+            sink.push(block)
+            hashed.result()
+            rows += len(block)
+            if progress is not None:
+                progress(rows, shape[0])
     if rows != shape[0]:
         raise FormatError(f"the source ended after {rows} of {shape[0]} planes")
     sink.finish()
@@ -253,7 +259,7 @@ class _LevelSink:
             self._append(block[:start])
         whole = (len(block) - start) // self._layer * self._layer
         if whole and not self._fill:
-            self._dataset[self._written : self._written + whole] = block[start : start + whole]
+            _store(self._dataset, self._written, block[start : start + whole])
             self._written += whole
             start += whole
         if start < len(block):
@@ -270,8 +276,32 @@ class _LevelSink:
     def _flush(self) -> None:
         if self._fill and self._buffer is not None:
             end = self._written + self._fill
-            self._dataset[self._written : end] = self._buffer[: self._fill]
+            _store(self._dataset, self._written, self._buffer[: self._fill])
             self._written, self._fill = end, 0
+
+
+def _store(dataset: Any, start: int, rows: NDArray[Any]) -> None:  # noqa: ANN401
+    """Whole chunk layers: compressed in threads and written as chunks (see ``_chunks``)."""
+    _chunks.write_rows(dataset, start, rows)
+
+
+class _Stats(StatsAccumulator):
+    """Value statistics, with 8-bit values counted by Pillow's histogram.
+
+    Exact, and about 100x faster than ``np.bincount`` here (which first widens every value
+    to 8 bytes, and fresh memory is slow to touch on a VM).
+    """
+
+    def update(self, block: NDArray[Any]) -> None:
+        counts = self._counts
+        if counts is not None and self.dtype == np.uint8 and block.flags.c_contiguous:
+            flat = block.reshape(-1, block.shape[-1]) if block.ndim > 1 else block[None]
+            height, width = flat.shape
+            if 0 < height < 2**31 and 0 < width < 2**31:
+                image = Image.frombuffer("L", (width, height), flat, "raw", "L", 0, 1)
+                counts += np.asarray(image.histogram(), np.int64)
+                return
+        super().update(block)
 
 
 def _write_attributes(file: Any, info: CanonicalInfo, source: ImageInfo) -> None:  # noqa: ANN401
