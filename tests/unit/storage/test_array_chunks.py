@@ -9,7 +9,8 @@ import hdf5plugin
 import numpy as np
 import pytest
 
-from lims.storage.arrays import _chunks
+from lims.storage.arrays import CanonicalArray, _chunks, write_canonical
+from tests.unit.storage.test_arrays import ArraySource
 
 BLOSC = hdf5plugin.Blosc(cname="lz4", clevel=5, shuffle=hdf5plugin.Blosc.SHUFFLE)
 DATA = np.random.default_rng(7).integers(0, 60000, size=(70, 90, 100), dtype=np.uint16)
@@ -73,3 +74,34 @@ def test_encoded_chunks_written_directly_read_back_through_the_hdf5_filter(
     with h5py.File(tmp_path / "d.h5", "r") as file:
         np.testing.assert_array_equal(file["a"][:, :, 32:], block)
         assert (file["a"][:, :, :32] == 0).all()
+
+
+def test_write_rows_round_trips_whole_layers_and_a_short_last_one(tmp_path: Path) -> None:
+    with h5py.File(tmp_path / "e.h5", "w") as file:
+        target = file.create_dataset(
+            "a", shape=DATA.shape, dtype=DATA.dtype, chunks=(32, 32, 32), **BLOSC
+        )
+        _chunks.write_rows(target, 0, DATA[:64])
+        _chunks.write_rows(target, 64, DATA[64:])  # 6 rows: a short last layer
+    with h5py.File(tmp_path / "e.h5", "r") as file:
+        np.testing.assert_array_equal(file["a"][...], DATA)
+
+
+@pytest.mark.parametrize(("start", "rows"), [(5, DATA[:32]), (0, DATA[:32, :10])])
+def test_write_rows_refuses_what_is_not_whole_chunk_layers(dataset, start, rows) -> None:
+    with pytest.raises(ValueError, match="not whole chunk layers"):
+        _chunks.write_rows(dataset, start, rows)
+    np.testing.assert_array_equal(dataset[...], DATA)
+
+
+@pytest.mark.parametrize(
+    "shape", [(300, 520), (300, 520, 3), (1, 7)], ids=["gray", "rgb", "one-row"]
+)
+def test_8_bit_statistics_counted_by_pillow_equal_numpy(tmp_path: Path, shape) -> None:
+    array = np.random.default_rng(9).integers(3, 251, size=shape, dtype=np.uint8)
+    info = write_canonical(ArraySource(array, is_volume=False), tmp_path / "m.h5")
+    assert (info.min, info.max) == (array.min(), array.max())
+    expected, _ = np.histogram(array, bins=256, range=(array.min(), array.max()))
+    assert info.histogram == tuple(expected)
+    with CanonicalArray(tmp_path / "m.h5") as canonical:
+        np.testing.assert_array_equal(canonical.plane("z", 0, 0), array)
