@@ -121,7 +121,7 @@ def encode(chunk: NDArray[Any]) -> bytes:
     data = np.ascontiguousarray(chunk)
     return bytes(
         imagecodecs.blosc_encode(
-            memoryview(data.reshape(-1).view(np.uint8)),  # type: ignore[arg-type]
+            data,  # type: ignore[arg-type]  # an ndarray: its itemsize is the typesize
             level=CLEVEL,
             compressor="lz4",
             shuffle=imagecodecs.BLOSC.SHUFFLE.SHUFFLE,

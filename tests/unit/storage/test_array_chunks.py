@@ -105,3 +105,15 @@ def test_8_bit_statistics_counted_by_pillow_equal_numpy(tmp_path: Path, shape) -
     assert info.histogram == tuple(expected)
     with CanonicalArray(tmp_path / "m.h5") as canonical:
         np.testing.assert_array_equal(canonical.plane("z", 0, 0), array)
+
+
+@pytest.mark.parametrize("dtype", ["|u1", "<u2", "<f4"])
+def test_encoded_chunks_are_the_bytes_the_hdf5_filter_writes(tmp_path: Path, dtype: str) -> None:
+    noise = np.random.default_rng(2).integers(0, 3, (32, 32, 32))
+    chunk = (np.indices((32, 32, 32)).sum(axis=0) + noise).astype(dtype)
+    with h5py.File(tmp_path / "f.h5", "w") as file:
+        written = file.create_dataset("a", data=chunk, chunks=chunk.shape, **BLOSC)
+        mask, stored = written.id.read_direct_chunk((0, 0, 0))
+    assert mask == 0, "the filter compressed the chunk"
+    assert _chunks.encode(chunk) == stored
+    assert _chunks.encode(chunk)[3] == chunk.dtype.itemsize  # Blosc header: typesize
