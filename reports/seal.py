@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import io
 import logging
+from typing import Any
 
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -86,7 +87,7 @@ class SealCheck:
         return not self.problems
 
 
-def check_seal(data: bytes, trust_root: SealFiles | None) -> SealCheck:
+def check_seal(data: bytes, files: SealFiles | None) -> SealCheck:
     """Check the seal of a PDF against the trusted root (never raises on bad input)."""
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
@@ -98,28 +99,72 @@ def check_seal(data: bytes, trust_root: SealFiles | None) -> SealCheck:
     if len(signatures) != 1:
         return SealCheck((f"the file carries {len(signatures)} signatures; a report has one",))
     roots = []
-    if trust_root is not None:
-        roots.append(_asn1_root(trust_root))
+    if files is not None:
+        roots.append(_asn1_root(files))
     context = ValidationContext(trust_roots=roots, allow_fetching=False)
     try:
         status = validate_pdf_signature(signatures[0], context)
     except Exception as exc:  # noqa: BLE001 - a damaged signature can fail anywhere in parsing
         return SealCheck((f"the seal cannot be read: {exc}",))
+    problems = _problems(status, data, signatures[0])
+    signed_at = status.signer_reported_dt.isoformat() if status.signer_reported_dt else ""
+    return SealCheck(
+        tuple(problems), signer=status.signing_cert.subject.human_friendly, signed_at=signed_at
+    )
+
+
+def _problems(status: Any, data: bytes, signature: Any) -> list[str]:  # noqa: ANN401 - pyHanko
     problems = []
+    padding = _padding_problem(data, signature.byte_range)
+    if padding:
+        problems.append(padding)
     if not status.intact:
         problems.append("the seal's digest does not match the file: the content was altered")
     if not status.valid:
         problems.append("the seal's signature is not valid")
     if not status.trusted:
         problems.append("the seal's certificate does not chain to the trusted root")
+    elif _foreign_certificates(status, signature):
+        # Certificates in the signature are not covered by it; the trusted path is.
+        problems.append("a certificate embedded in the seal was altered")
     if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
         problems.append(
             "the seal does not cover the whole file (bytes were added or changed after it)"
         )
-    signed_at = status.signer_reported_dt.isoformat() if status.signer_reported_dt else ""
-    return SealCheck(
-        tuple(problems), signer=status.signing_cert.subject.human_friendly, signed_at=signed_at
-    )
+    return problems
+
+
+def _foreign_certificates(status: Any, signature: Any) -> bool:  # noqa: ANN401 - pyHanko
+    path = status.validation_path
+    trusted = {c.dump() for c in path.iter_certs(include_root=True)} if path else set()
+    embedded = [c.chosen.dump() for c in signature.signed_data["certificates"]]
+    return any(cert not in trusted for cert in embedded)
+
+
+def _der_length(raw: bytes) -> int:
+    """Length of the DER element at the start of ``raw`` (header included)."""
+    if len(raw) < 2:  # noqa: PLR2004 - tag and length octets
+        return len(raw) + 1
+    first = raw[1]
+    if first < 0x80:  # noqa: PLR2004 - short form
+        return 2 + first
+    count = first & 0x7F
+    return 2 + count + int.from_bytes(raw[2 : 2 + count], "big")
+
+
+def _padding_problem(data: bytes, byte_range: list[int]) -> str:
+    """The bytes the signature does not cover are its own /Contents: DER, then zeros only.
+
+    Any other change there leaves the CMS signature valid, so it is checked here.
+    """
+    gap = data[byte_range[1] : byte_range[2]].strip()
+    try:
+        raw = bytes.fromhex(gap.removeprefix(b"<").removesuffix(b">").decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return "the seal's signature field was altered (not hexadecimal)"
+    if any(raw[_der_length(raw) :]):
+        return "the seal's signature field was altered (bytes after the signature changed)"
+    return ""
 
 
 def _asn1_root(files: SealFiles):  # type: ignore[no-untyped-def]  # noqa: ANN202 - asn1crypto

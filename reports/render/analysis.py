@@ -16,7 +16,7 @@ from reports.render.blocks import (
     title_block,
 )
 from reports.render.document import MARGIN, build_pdf, page_size
-from reports.render.figures import picture_flowable, plot_flowable
+from reports.render.figures import picture_grid, plot_block
 
 
 def _run(run: RunSection, width: float) -> list[Flowable]:
@@ -62,7 +62,7 @@ def _run(run: RunSection, width: float) -> list[Flowable]:
             ),
         ),
         width=width,
-        weights=(0.4, 1.8, 0.8, 3.4, 3.4),
+        weights=(0.4, 1.8, 0.9, 3.4, 3.3),
         mono=(3,),
     )
     story += heading("Environment", 2)
@@ -77,14 +77,12 @@ def _run(run: RunSection, width: float) -> list[Flowable]:
         weights=(1, 2.4, 3.4),
         mono=(1, 2),
     )
-    for plot in run.plots:
-        story += heading(plot.title, 2)
-        story.append(plot_flowable(plot, width=width))
+    if run.plots:
+        story += heading("Plots", 2)
+        story.extend(plot_block(plot, width=width) for plot in run.plots)
     if run.pictures:
         story += heading("Preview images", 2)
-        story.extend(
-            picture_flowable(p, width=width * 0.7, max_height=95 * mm) for p in run.pictures
-        )
+        story += picture_grid(run.pictures, width=width, max_height=80 * mm)
     for table in run.tables:
         story += data_table(table, width=width)
     return story

@@ -170,7 +170,7 @@ def title_block(
 def signature_block(signatures: Sequence[SignatureLine], *, width: float) -> list[Flowable]:
     """The manifestation of every signature: printed name, date and time with zone, meaning."""
     table = Table(
-        "Signatures",
+        "",
         ("Printed name", "Date and time (with zone)", "Meaning"),
         tuple((s.printed_name, s.signed_at, s.meaning) for s in signatures),
     )

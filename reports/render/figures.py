@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Sequence
 
 from matplotlib.figure import Figure
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
-from reportlab.platypus import Flowable, Image, KeepTogether, Spacer
+from reportlab.platypus import Flowable, Image, KeepTogether, LongTable, Spacer, TableStyle
 
 from reports.content import Distribution, Histogram, Picture, Plot
 from reports.render.blocks import para
@@ -132,4 +133,33 @@ def picture_flowable(picture: Picture, *, width: float, max_height: float) -> Fl
     )
 
 
-__all__ = ["SANS", "nice_length", "picture_flowable", "plot_flowable", "plot_png"]
+def picture_grid(pictures: Sequence[Picture], *, width: float, max_height: float) -> list[Flowable]:
+    """Pictures two to a row, each with its scale bar and caption; rows never split."""
+    cell_width = (width - 6 * mm) / 2
+    rows = []
+    for start in range(0, len(pictures), 2):
+        pair = [
+            [ScaledPicture(p, cell_width, max_height), para(p.caption, "small")]
+            for p in pictures[start : start + 2]
+        ]
+        rows.append(pair + [""] * (2 - len(pair)))
+    grid = LongTable(rows, colWidths=[cell_width + 3 * mm] * 2)
+    grid.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), SANS, 7),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 4 * mm),
+            ]
+        )
+    )
+    return [grid]
+
+
+def plot_block(plot: Plot, *, width: float) -> Flowable:
+    """A plot (its title is drawn inside it) kept whole on one page."""
+    return KeepTogether([Spacer(1, 3 * mm), plot_flowable(plot, width=width)])
+
+
+__all__ = ["SANS", "nice_length", "picture_flowable", "picture_grid", "plot_block", "plot_png"]
