@@ -47,6 +47,9 @@ def test_walk_the_catalogue_from_projects_to_file_bytes(api: Api, catalogue: Cat
     assert content.data == b"kV=80\n"
     assert hashlib.sha256(content.data).hexdigest() == log["sha256"]
     assert content.headers["X-Content-SHA256"] == log["sha256"]
+    part = api.client.get(log["download_url"], headers={**api.headers(), "Range": "bytes=0-1"})
+    assert part.status_code == 206
+    assert part.data == b"kV"
 
 
 @pytest.mark.req("A11-11")
