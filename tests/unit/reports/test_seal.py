@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -140,3 +142,31 @@ def test_missing_trust_root_is_reported(sealed, tmp_path):
     files = dataclasses.replace(seal_files(settings), trust_root=Path(tmp_path / "none.crt"))
     with pytest.raises(CertificateError, match=r"trusted root certificate .* is missing"):
         check_seal(data, files)
+
+
+@pytest.mark.req("P11-19")
+def test_pyhanko_command_line_validator_accepts_the_seal_and_refuses_a_flipped_byte(
+    sealed, tmp_path
+):
+    data, settings = sealed
+    root = str(seal_files(settings).trust_root)
+    good, bad = tmp_path / "good.pdf", tmp_path / "bad.pdf"
+    good.write_bytes(data)
+    copy = bytearray(data)
+    copy[len(copy) // 3] ^= 0x01
+    bad.write_bytes(bytes(copy))
+    command = [
+        str(Path(sys.executable).parent / "pyhanko"),
+        "sign",
+        "validate",
+        "--no-revocation-check",
+        "--trust",
+        root,
+        "--executive-summary",
+    ]
+    accepted = subprocess.run([*command, str(good)], capture_output=True, text=True, check=False)
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert "VALID" in accepted.stdout
+    refused = subprocess.run([*command, str(bad)], capture_output=True, text=True, check=False)
+    assert refused.returncode != 0
+    assert "INVALID" in refused.stdout + refused.stderr
