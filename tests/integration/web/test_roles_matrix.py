@@ -24,6 +24,7 @@ from audit.models import AuditEvent
 from lims.auth.roles import ROLE_PERMISSIONS, Permission, Role
 from lims.db.uow import UnitOfWork
 from lims.models import (
+    Analysis,
     Dataset,
     DatasetVersion,
     Note,
@@ -156,6 +157,15 @@ ACTIONS = [
         _count(Note),
         (302,),
     ),
+    Action(
+        "write an analysis",
+        Permission.ANALYSIS_WRITE,
+        lambda c, w: _form(
+            c, "/analyses/new", "/analyses", "", project_id=w.project_url[10:], title="Porosity"
+        ),
+        _count(Analysis),
+        (302,),
+    ),
     Action("view audit trail", Permission.AUDIT_REVIEW, lambda c, _w: c.get("/audit")),
     Action(
         "export audit trail",
@@ -186,10 +196,18 @@ ACTIONS = [
 # Processing permissions need prepared images and finished runs; they are exercised per role
 # in tests/integration/runs (submit and replay refusals).
 COVERED_BY_RUN_TESTS = {Permission.WORKFLOW_SUBMIT, Permission.RUN_REPLAY}
+# Signing permissions: a refused signature is itself audited (P11-32), so they are exercised
+# per role in tests/integration/signatures and tests/integration/analyses instead.
+COVERED_BY_SIGNATURE_TESTS = {
+    Permission.ANALYSIS_REVIEW,
+    Permission.ANALYSIS_APPROVE,
+    Permission.DATA_VERIFY,
+}
 
 
 def test_every_permission_has_an_action_in_the_matrix() -> None:
-    assert {a.permission for a in ACTIONS} | COVERED_BY_RUN_TESTS == set(Permission)
+    covered = COVERED_BY_RUN_TESTS | COVERED_BY_SIGNATURE_TESTS
+    assert {a.permission for a in ACTIONS} | covered == set(Permission)
 
 
 @pytest.mark.req("P11-13", "P11-14", "DI-04")
