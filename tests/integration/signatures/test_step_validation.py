@@ -1,0 +1,59 @@
+"""A step's validation state changes only with the administrator's signature."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from lims.errors import AuthenticationError, PermissionDeniedError, UserError
+from lims.models import Signature
+from lims.services import signature_admin, signing, workflows
+from tests.integration.signatures.conftest import PASSWORD, Lab
+
+
+def _state(lab: Lab) -> str:
+    catalog = workflows.step_catalog(lab.ctx(lab.author))
+    return next(s.state for s in catalog if (s.name, s.version) == ("segment.otsu", 1))
+
+
+def _signatures(lab: Lab) -> int:
+    return lab.uow.session.scalar(select(func.count()).select_from(Signature)) or 0
+
+
+@pytest.mark.req("P11-20", "P11-22")
+def test_a_signed_state_change_commits_with_its_signature_and_verifies(lab: Lab) -> None:
+    admin = lab.ctx(lab.admin)
+    row = signing.change_step_state(
+        admin, "segment.otsu", 1, state="draft", reason="OQ re-run", password=PASSWORD
+    )
+    assert _state(lab) == "draft"
+    assert (row.record_type, row.meaning, row.reason) == (
+        "step_validation",
+        "approved",
+        "OQ re-run",
+    )
+    [verdict] = signing.record_signatures(admin, "step_validation", row.record_id)
+    assert verdict.ok
+    assert all(v.ok for v in signature_admin.verify_every_signature(lab.uow))
+
+
+def test_refused_state_changes_change_nothing(lab: Lab) -> None:
+    admin = lab.ctx(lab.admin)
+    with pytest.raises(AuthenticationError):
+        signing.change_step_state(
+            admin, "segment.otsu", 1, state="draft", reason="OQ", password="wrong"
+        )
+    with pytest.raises(PermissionDeniedError, match="only an administrator"):
+        signing.change_step_state(
+            lab.ctx(lab.reviewer), "segment.otsu", 1, state="draft", reason="OQ", password=PASSWORD
+        )
+    with pytest.raises(UserError, match="needs a reason"):
+        signing.change_step_state(
+            admin, "segment.otsu", 1, state="draft", reason=" ", password=PASSWORD
+        )
+    with pytest.raises(UserError, match="no validation evidence"):
+        signing.change_step_state(
+            admin, "measure.particles", 1, state="validated", reason="x", password=PASSWORD
+        )
+    assert _state(lab) == "validated"
+    assert _signatures(lab) == 0
