@@ -11,11 +11,15 @@ threads and stored with ``write_direct_chunk``. The bytes are those of the HDF5 
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import itertools
+import math
 import os
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import imagecodecs
@@ -59,6 +63,12 @@ Box = tuple[tuple[int, int], ...]
 def read_box(dataset: Any, box: Box) -> NDArray[Any]:  # noqa: ANN401
     """The elements ``[start:stop]`` on every axis of a Blosc-chunked dataset.
 
+    Where each chunk lies in the file is asked of HDF5 (a B-tree lookup); its bytes are
+    then read with ``pread`` and decoded into per-thread buffers in the pool, so threads
+    read, decode and copy in parallel and no fresh memory is touched per chunk (allocating
+    it was most of the cost on a VM). Canonical files are immutable, so reading their
+    bytes beside HDF5 is safe.
+
     Args:
         dataset: an h5py dataset for which :func:`is_direct` is True.
         box: ``(start, stop)`` per axis, within the shape.
@@ -69,39 +79,109 @@ def read_box(dataset: Any, box: Box) -> NDArray[Any]:  # noqa: ANN401
     chunks = tuple(int(c) for c in dataset.chunks)
     dtype = np.dtype(dataset.dtype)
     out = np.empty(tuple(stop - start for start, stop in box), dtype)
-    fill = dataset.fillvalue
-    pending: list[Future[None]] = []
-    for offset in _chunk_offsets(box, chunks):
-        try:
-            mask, raw = dataset.id.read_direct_chunk(offset)
-        except (KeyError, OSError, RuntimeError):
-            # A chunk never written holds the fill value.
-            out[_target(offset, chunks, box)] = fill
-            continue
-        pending.append(pool().submit(_decode_into, out, raw, mask, offset, chunks, box, dtype))
-        if len(pending) >= _IN_FLIGHT:
-            pending.pop(0).result()
-    for future in pending:
-        future.result()
+    index = _index(dataset)
+    fd = os.open(dataset.file.filename, os.O_RDONLY)
+    try:
+        pending: list[Future[None]] = []
+        for offset in _chunk_offsets(box, chunks):
+            cell = tuple(o // c for o, c in zip(offset, chunks, strict=True))
+            byte_offset = int(index.byte_offset[cell])
+            if byte_offset < 0:
+                # A chunk never written holds the fill value.
+                out[_target(offset, chunks, box)] = dataset.fillvalue
+                continue
+            job = _Chunk(fd, byte_offset, int(index.size[cell]), int(index.mask[cell]), offset)
+            pending.append(pool().submit(_decode_into, out, job, chunks, box))
+            if len(pending) >= _IN_FLIGHT:
+                pending.pop(0).result()
+        for future in pending:
+            future.result()
+    finally:
+        os.close(fd)
     return out
 
 
-def _decode_into(  # noqa: PLR0917 - private, called through the pool
-    out: NDArray[Any],
-    raw: bytes,
-    mask: int,
-    offset: tuple[int, ...],
-    chunks: tuple[int, ...],
-    box: Box,
-    dtype: np.dtype[Any],
-) -> None:
-    data = raw if mask & 1 else imagecodecs.blosc_decode(raw, numthreads=1)
-    chunk = np.frombuffer(data, dtype).reshape(chunks)
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Index:
+    """Where each chunk of a dataset is in the file, on the chunk grid (-1: not written)."""
+
+    byte_offset: NDArray[np.int64]
+    size: NDArray[np.int64]
+    mask: NDArray[np.uint32]
+
+
+_INDEXES_KEPT = 16
+_indexes: collections.OrderedDict[tuple[Any, ...], _Index] = collections.OrderedDict()
+_indexes_lock = threading.Lock()
+
+
+def _index(dataset: Any) -> _Index:  # noqa: ANN401
+    """The chunk index of a dataset, built once by ``chunk_iter`` and kept (LRU).
+
+    Keyed by the file's identity and modification time, so a file replaced in place (never
+    the case for stored canonical arrays) is indexed again.
+    """
+    stat = Path(dataset.file.filename).stat()
+    key = (stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_size, dataset.name)
+    with _indexes_lock:
+        if key in _indexes:
+            _indexes.move_to_end(key)
+            return _indexes[key]
+    chunks = tuple(int(c) for c in dataset.chunks)
+    grid = tuple(-(-int(n) // c) for n, c in zip(dataset.shape, chunks, strict=True))
+    index = _Index(np.full(grid, -1, np.int64), np.zeros(grid, np.int64), np.zeros(grid, np.uint32))
+
+    def visit(info: Any) -> None:  # noqa: ANN401 - h5py StoreInfo
+        cell = tuple(o // c for o, c in zip(info.chunk_offset, chunks, strict=True))
+        index.byte_offset[cell] = info.byte_offset
+        index.size[cell] = info.size
+        index.mask[cell] = info.filter_mask
+
+    dataset.id.chunk_iter(visit)
+    with _indexes_lock:
+        _indexes[key] = index
+        while len(_indexes) > _INDEXES_KEPT:
+            _indexes.popitem(last=False)
+    return index
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Chunk:
+    fd: int
+    byte_offset: int
+    size: int
+    filter_mask: int
+    offset: tuple[int, ...]
+
+
+_buffers = threading.local()
+
+
+def _buffer(name: str, size: int) -> NDArray[np.uint8]:
+    """This thread's reusable byte buffer ``name`` of at least ``size`` bytes."""
+    buffer: NDArray[np.uint8] | None = getattr(_buffers, name, None)
+    if buffer is None or buffer.size < size:
+        buffer = np.empty(size, np.uint8)
+        setattr(_buffers, name, buffer)
+    return buffer
+
+
+def _decode_into(out: NDArray[Any], job: _Chunk, chunks: tuple[int, ...], box: Box) -> None:
+    raw = _buffer("raw", job.size)[: job.size]
+    if os.preadv(job.fd, [raw.data], job.byte_offset) != job.size:
+        raise OSError(f"short read of a chunk at byte {job.byte_offset}")
+    nbytes = out.dtype.itemsize * math.prod(chunks)
+    if job.filter_mask & 1:
+        data = raw
+    else:
+        data = _buffer("chunk", nbytes)[:nbytes]
+        imagecodecs.blosc_decode(raw, numthreads=1, out=data)  # type: ignore[arg-type]
+    chunk = data[:nbytes].view(out.dtype).reshape(chunks)
     source = tuple(
         slice(max(start, o) - o, min(stop, o + c) - o)
-        for (start, stop), o, c in zip(box, offset, chunks, strict=True)
+        for (start, stop), o, c in zip(box, job.offset, chunks, strict=True)
     )
-    out[_target(offset, chunks, box)] = chunk[source]
+    out[_target(job.offset, chunks, box)] = chunk[source]
 
 
 def _target(offset: tuple[int, ...], chunks: tuple[int, ...], box: Box) -> tuple[slice, ...]:

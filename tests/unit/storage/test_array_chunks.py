@@ -117,3 +117,14 @@ def test_encoded_chunks_are_the_bytes_the_hdf5_filter_writes(tmp_path: Path, dty
     assert mask == 0, "the filter compressed the chunk"
     assert _chunks.encode(chunk) == stored
     assert _chunks.encode(chunk)[3] == chunk.dtype.itemsize  # Blosc header: typesize
+
+
+def test_a_file_written_again_at_the_same_path_is_indexed_again(tmp_path: Path) -> None:
+    path = tmp_path / "g.h5"
+    for value in (1, 2):
+        with h5py.File(path, "w") as file:
+            file.create_dataset(
+                "a", data=np.full((40, 40), value, np.uint8), chunks=(32, 32), **BLOSC
+            )
+        with h5py.File(path, "r") as file:
+            assert (_chunks.read_box(file["a"], ((0, 40), (0, 40))) == value).all()
