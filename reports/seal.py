@@ -8,11 +8,14 @@ trusted root, and cover the entire file (no bytes appended or altered after it).
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import dataclasses
 import datetime as dt
 import io
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -25,7 +28,22 @@ from reports.certificate import SealFiles, check_validity, load_certificate
 from reports.errors import CertificateError
 
 FIELD_NAME = "ctvault-seal"
+T = TypeVar("T")
 _log = logging.getLogger(__name__)
+
+
+def _outside_event_loop(call: Callable[[], T]) -> T:
+    """Run a pyHanko call that uses ``asyncio.run`` even where an event loop is running.
+
+    pyHanko's synchronous API starts its own event loop, which fails inside a thread that
+    already runs one (an async server, a browser driver); such calls go to a fresh thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return call()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
 
 
 def load_signer(files: SealFiles, now: dt.datetime) -> signers.SimpleSigner:
@@ -64,7 +82,7 @@ def seal_pdf(pdf: bytes, signer: signers.SimpleSigner, *, reason: str, location:
         reason=reason,
         location=location,
     )
-    output = signers.PdfSigner(meta, signer=signer).sign_pdf(writer)
+    output = _outside_event_loop(lambda: signers.PdfSigner(meta, signer=signer).sign_pdf(writer))
     return bytes(output.getbuffer())
 
 
@@ -103,7 +121,7 @@ def check_seal(data: bytes, files: SealFiles | None) -> SealCheck:
         roots.append(_asn1_root(files))
     context = ValidationContext(trust_roots=roots, allow_fetching=False)
     try:
-        status = validate_pdf_signature(signatures[0], context)
+        status = _outside_event_loop(lambda: validate_pdf_signature(signatures[0], context))
     except Exception as exc:  # noqa: BLE001 - a damaged signature can fail anywhere in parsing
         return SealCheck((f"the seal cannot be read: {exc}",))
     problems = _problems(status, data, signatures[0])
@@ -119,10 +137,11 @@ def _problems(status: Any, data: bytes, signature: Any) -> list[str]:  # noqa: A
     if padding:
         problems.append(padding)
     if not status.intact:
+        # pyHanko then marks the signature invalid and untrusted too; one reason is enough.
         problems.append("the seal's digest does not match the file: the content was altered")
-    if not status.valid:
+    elif not status.valid:
         problems.append("the seal's signature is not valid")
-    if not status.trusted:
+    elif not status.trusted:
         problems.append("the seal's certificate does not chain to the trusted root")
     elif _foreign_certificates(status, signature):
         # Certificates in the signature are not covered by it; the trusted path is.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import stat
@@ -170,3 +171,17 @@ def test_pyhanko_command_line_validator_accepts_the_seal_and_refuses_a_flipped_b
     refused = subprocess.run([*command, str(bad)], capture_output=True, text=True, check=False)
     assert refused.returncode != 0
     assert "INVALID" in refused.stdout + refused.stderr
+
+
+def test_sealing_and_checking_work_inside_a_running_event_loop(sealed):
+    data, settings = sealed
+
+    async def inside() -> bool:
+        signer = load_signer(seal_files(settings), NOW)
+        resealed = seal_pdf(render(dataset()), signer, reason="test", location="lab")
+        return (
+            check_seal(resealed, seal_files(settings)).is_ok
+            and check_seal(data, seal_files(settings)).is_ok
+        )
+
+    assert asyncio.run(inside())
