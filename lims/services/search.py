@@ -49,6 +49,9 @@ DEFAULT_LIMIT = 24
 MAX_FILTER_VALUES = 20
 MAX_VALUE_LENGTH = 200
 FACET_SIZE = 15
+# Counting and ranking stop at this many matches: broad searches stay fast, and a total
+# above it is shown as "10,000+" (narrow with words or filters to count exactly).
+MATCH_CAP = 10_000
 SORTS = ("relevance", "name", "newest", "oldest", "acquired", "size")
 FACETS = ("kind", "project", "modality", "instrument", "operator", "signature", "review", "tag")
 WORD_SIMILARITY = 0.5
@@ -156,6 +159,7 @@ class SearchPage:
 
     hits: tuple[Hit, ...]
     total: int | None
+    total_is_capped: bool
     facets: Mapping[str, tuple[FacetValue, ...]]
     next_cursor: str | None
     sort: str
@@ -198,8 +202,21 @@ def parse_text(text: str) -> ParsedText:
     return ParsedText(" ".join(words), tuple(phrases), " ".join(excluded), clean)
 
 
-def _text_conditions(parsed: ParsedText) -> tuple[ColumnElement[bool], ColumnElement[Any]] | None:
-    """(match condition, score) for the text, or None when there is no text."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class _TextMatch:
+    """SQL for the text: exact match, its score, and the typo-tolerant fallback."""
+
+    exact: ColumnElement[bool]
+    score: ColumnElement[Any]
+    fuzzy: ColumnElement[bool] | None
+    fuzzy_score: ColumnElement[Any] | None
+
+
+_IDENTIFIER = re.compile(r"[\d_.:/-]")
+
+
+def _text_match(parsed: ParsedText) -> _TextMatch | None:
+    """The conditions for the text, or None when there is no text."""
     if parsed.is_empty:
         return None
     parts: list[ColumnElement[Any]] = []
@@ -214,17 +231,23 @@ def _text_conditions(parsed: ParsedText) -> tuple[ColumnElement[bool], ColumnEle
     excluded = func.plainto_tsquery("simple", func.ctvault_words(parsed.excluded))
     if parsed.excluded:
         query = query.op("&&")(func.tsquery_not(excluded))
-    matched: ColumnElement[bool] = _DOC.tsv.bool_op("@@")(query)
+    exact: ColumnElement[bool] = _DOC.tsv.bool_op("@@")(query)
     score: ColumnElement[Any] = func.ts_rank_cd(_DOC.tsv, query, 32)
-    fuzzy_text = " ".join([parsed.words, *parsed.phrases]).strip()
-    if len(fuzzy_text) >= 3:  # noqa: PLR2004 - a trigram needs three characters
-        like = "%" + re.sub(r"([\\%_])", r"\\\1", fuzzy_text) + "%"
-        fuzzy = or_(_DOC.ident.ilike(like), literal(fuzzy_text).bool_op("<%")(_DOC.ident))
-        if parsed.excluded:
-            fuzzy = and_(fuzzy, ~_DOC.tsv.bool_op("@@")(excluded))
-        matched = or_(matched, fuzzy)
-        score = score + func.word_similarity(fuzzy_text, _DOC.ident) * 0.5
-    return matched, func.round(func.cast(score, Numeric()), 6)
+    plain = " ".join([parsed.words, *parsed.phrases]).strip()
+    if len(plain) < 3:  # noqa: PLR2004 - a trigram needs three characters
+        return _TextMatch(exact, _rounded(score), None, None)
+    not_excluded = ~_DOC.tsv.bool_op("@@")(excluded) if parsed.excluded else true()
+    if _IDENTIFIER.search(plain):
+        # Part of a sample code or file name ("M-01"): a substring of the names.
+        like = "%" + re.sub(r"([\\%_])", r"\\\1", plain) + "%"
+        exact = or_(exact, and_(_DOC.ident.ilike(like), not_excluded))
+    similar = func.word_similarity(plain, _DOC.ident)
+    fuzzy = and_(literal(plain).bool_op("<%")(_DOC.ident), not_excluded)
+    return _TextMatch(exact, _rounded(score), fuzzy, _rounded(similar))
+
+
+def _rounded(score: ColumnElement[Any]) -> ColumnElement[Any]:
+    return func.round(func.cast(score, Numeric()), 6)
 
 
 def visible_projects(identity: Identity) -> frozenset[uuid.UUID] | None:
@@ -296,42 +319,67 @@ def search(ctx: ServiceContext, request: SearchRequest) -> SearchPage:
     identity = ctx.require_identity()
     sort = request.effective_sort
     parsed = parse_text(request.text)
-    text = _text_conditions(parsed)
+    text = _text_match(parsed)
     if sort == "relevance" and text is None:
         raise UserError("sorting by relevance needs search text")
     session = ctx.uow.session
-    if text is not None:
-        session.execute(
-            select(
-                func.set_config("pg_trgm.word_similarity_threshold", str(WORD_SIMILARITY), true())
-            )
-        )
     conditions = _filter_conditions(identity, request.filters)
+    score: ColumnElement[Any] = literal(None)
     if text is not None:
-        conditions.append(text[0])
-    score = text[1] if text is not None else literal(None)
+        conditions, score = _with_text(session, conditions, text)
     key_value, key_id = decode_cursor(request.cursor, sort)
     key_name, ascending = _SORT_KEYS[sort]
-    inner = select(SearchDocument, score.label("score")).where(*conditions).subquery()
-    page = select(inner)
+    key = score if sort == "relevance" else _DOC[key_name]
+    # Sort only (key, id) of the matches; read the wide rows of the page alone.
+    narrow = select(_DOC.id, key.label("key")).where(*conditions)
+    if sort == "relevance":
+        # Ranking reads every match: rank the first MATCH_CAP (the same set on every page).
+        first = narrow.limit(MATCH_CAP).subquery()
+        narrow = select(first.c.id, first.c.key)
+        key_column: ColumnElement[Any] = first.c.key
+        id_column: ColumnElement[Any] = first.c.id
+    else:
+        key_column, id_column = key, _DOC.id
     if key_id is not None:
-        position = tuple_(inner.c[key_name], inner.c.id)
         bound = tuple_(literal(_key_param(sort, key_value)), literal(key_id))
-        page = page.where(position > bound if ascending else position < bound)
-    limited = page.order_by(*_order(inner, key_name, ascending=ascending))
-    limited_sq = limited.limit(request.limit + 1).subquery()
+        position = tuple_(key_column, id_column)
+        narrow = narrow.where(position > bound if ascending else position < bound)
+    order = (
+        (key_column.asc(), id_column.asc()) if ascending else (key_column.desc(), id_column.desc())
+    )
+    page = narrow.order_by(*order).limit(request.limit + 1).subquery()
     rows = list(
         session.execute(
-            select(limited_sq, _headline(limited_sq, parsed)).order_by(
-                *_order(limited_sq, key_name, ascending=ascending)
-            )
+            select(*SearchDocument.__table__.c, page.c.key, _headline(parsed))
+            .join(page, page.c.id == _DOC.id)
+            .order_by(*_order(page, "key", ascending=ascending))
         ).mappings()
     )
     more = len(rows) > request.limit
     rows = rows[: request.limit]
-    next_cursor = encode_cursor(sort, rows[-1][key_name], rows[-1]["id"]) if more else None
-    total, facets = _facets(session, conditions) if request.with_facets else (None, {})
-    return SearchPage(tuple(_hit(row) for row in rows), total, facets, next_cursor, sort)
+    next_cursor = encode_cursor(sort, rows[-1]["key"], rows[-1]["id"]) if more else None
+    # Later pages keep the first page's facets: counting is the expensive part.
+    wants_facets = request.with_facets and key_id is None
+    total, facets = _facets(session, conditions) if wants_facets else (None, {})
+    hits = tuple(_hit(row, ranked=sort == "relevance") for row in rows)
+    over = total is not None and total > MATCH_CAP
+    shown = min(total, MATCH_CAP) if total is not None else None
+    return SearchPage(hits, shown, over, facets, next_cursor, sort)
+
+
+def _with_text(
+    session: Session, conditions: list[ColumnElement[bool]], text: _TextMatch
+) -> tuple[list[ColumnElement[bool]], ColumnElement[Any]]:
+    """Exact matches if there are any; otherwise similar words (typos)."""
+    exact = [*conditions, text.exact]
+    if text.fuzzy is None or text.fuzzy_score is None:
+        return exact, text.score
+    if session.scalar(select(literal(1)).select_from(SearchDocument).where(*exact).limit(1)):
+        return exact, text.score
+    session.execute(
+        select(func.set_config("pg_trgm.word_similarity_threshold", str(WORD_SIMILARITY), true()))
+    )
+    return [*conditions, text.fuzzy], text.fuzzy_score
 
 
 def _order(source: Any, key_name: str, *, ascending: bool) -> tuple[Any, Any]:  # noqa: ANN401
@@ -340,12 +388,12 @@ def _order(source: Any, key_name: str, *, ascending: bool) -> tuple[Any, Any]:  
     return source.c[key_name].desc(), source.c.id.desc()
 
 
-def _headline(limited: Any, parsed: ParsedText) -> ColumnElement[Any]:  # noqa: ANN401
+def _headline(parsed: ParsedText) -> ColumnElement[Any]:
     if parsed.is_empty:
         return literal("").label("headline")
     text = " ".join([parsed.words, *parsed.phrases])
     query = func.plainto_tsquery("simple", func.ctvault_words(text))
-    return func.ts_headline("simple", limited.c.body, query, _HEADLINE_OPTIONS).label("headline")
+    return func.ts_headline("simple", _DOC.body, query, _HEADLINE_OPTIONS).label("headline")
 
 
 def _key_param(sort: str, value: str) -> Any:  # noqa: ANN401 - one of several key types
@@ -358,7 +406,7 @@ def _key_param(sort: str, value: str) -> Any:  # noqa: ANN401 - one of several k
     return value
 
 
-def _hit(row: RowMapping) -> Hit:
+def _hit(row: RowMapping, *, ranked: bool) -> Hit:
     return Hit(
         id=row["id"],
         kind=row["kind"],
@@ -381,7 +429,7 @@ def _hit(row: RowMapping) -> Hit:
         signature_state=row["signature_state"],
         review_state=row["review_state"],
         retired=row["retired"],
-        rank=float(row["score"]) if row["score"] is not None else None,
+        rank=float(row["key"]) if ranked else None,
         snippet=split_highlights(row["headline"] or ""),
     )
 
@@ -409,12 +457,16 @@ _FACET_COLUMNS = {
 def _facets(
     session: Session, conditions: list[ColumnElement[bool]]
 ) -> tuple[int, dict[str, tuple[FacetValue, ...]]]:
-    columns = list(_FACET_COLUMNS.values())
-    grouped = (
-        select(*columns, func.count().label("n"), *(func.grouping(c) for c in columns))
+    matches = (
+        select(*_FACET_COLUMNS.values(), _DOC.tags)
         .where(*conditions)
-        .group_by(func.grouping_sets(*[tuple_(c) for c in columns], tuple_()))
+        .limit(MATCH_CAP + 1)
+        .subquery()
     )
+    columns = [matches.c[c.name] for c in _FACET_COLUMNS.values()]
+    grouped = select(
+        *columns, func.count().label("n"), *(func.grouping(c) for c in columns)
+    ).group_by(func.grouping_sets(*[tuple_(c) for c in columns], tuple_()))
     counts: dict[str, list[tuple[str, int]]] = {name: [] for name in FACETS}
     total = 0
     for row in session.execute(grouped):
@@ -426,10 +478,9 @@ def _facets(
         value = row[index]
         if value is not None:
             counts[list(_FACET_COLUMNS)[index]].append((str(value), row.n))
-    tag = func.unnest(_DOC.tags).label("tag")
+    tag = func.unnest(matches.c.tags).label("tag")
     tag_rows = session.execute(
         select(tag, func.count().label("n"))
-        .where(*conditions)
         .group_by(tag)
         .order_by(func.count().desc(), tag)
         .limit(FACET_SIZE)

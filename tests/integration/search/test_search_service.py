@@ -240,3 +240,19 @@ def test_cursor_of_another_sort_is_refused(ctx: ServiceContext, data: Catalogue)
 def test_relevance_without_text_is_refused(ctx: ServiceContext) -> None:
     with pytest.raises(UserError, match="needs search text"):
         search(ctx, SearchRequest(sort="relevance"))
+
+
+def test_broad_searches_count_up_to_the_cap(
+    ctx: ServiceContext, data: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lims.services import search as search_module
+
+    monkeypatch.setattr(search_module, "MATCH_CAP", 2)
+    page = search(ctx, SearchRequest(filters=SearchFilters(kinds=("dataset",))))
+    assert page.total == 2
+    assert page.total_is_capped
+    ranked = search(ctx, SearchRequest(text="curie", limit=10))
+    assert len(ranked.hits) == 2  # ranking considers the first MATCH_CAP matches
+    narrow = search(ctx, SearchRequest(text="condyle"))
+    assert narrow.total == 1
+    assert not narrow.total_is_capped
