@@ -278,14 +278,22 @@ def main() -> None:
         else:
             print(f"kept database {name}")
         admin.close()
+    _report(args.datasets, filled, results, pages)
+
+
+def _report(
+    count: int, filled: float, results: dict[str, list[float]], pages: dict[str, list[float]]
+) -> None:
+    load = os.getloadavg()
     cpus = os.cpu_count()
     print(
         f"machine: {platform.node()} {platform.machine()}, {cpus} CPUs, "
-        f"Python {platform.python_version()}"
+        f"Python {platform.python_version()}, load average {load[0]:.1f} at the end "
+        "(other work on the machine included)"
     )
     print(
-        f"filled {args.datasets:,} datasets (with versions, 3 files each, notes, tags) "
-        f"in {filled:.0f} s ({args.datasets / filled:,.0f} datasets/s, triggers indexing)"
+        f"filled {count:,} datasets (with versions, 3 files each, notes, tags) "
+        f"in {filled:.0f} s ({count / filled:,.0f} datasets/s, triggers indexing)"
     )
     print("\n| search (HTTP, whole page) | p50 ms | p95 ms |\n|---|---:|---:|")
     everything: list[float] = []
