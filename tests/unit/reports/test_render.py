@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import re
@@ -196,3 +197,21 @@ def test_scale_bar_lengths_are_round(approx, expected):
 def test_scale_bar_needs_a_positive_length():
     with pytest.raises(ValueError, match="positive"):
         nice_length(0)
+
+
+@pytest.mark.req("P11-21")
+def test_every_report_of_a_signable_record_has_the_manifestation_block():
+    """Template lint: the renderers of signable records all call the signature block."""
+    import inspect
+
+    from reports.render import analysis as analysis_module
+    from reports.render import dataset as dataset_module
+
+    for module in (analysis_module, dataset_module):
+        assert "signature_block(" in inspect.getsource(module), module.__name__
+    unsigned = dataclasses.replace(dataset(), signatures=())
+    assert "This record carries no signatures." in " ".join(pages(render(unsigned)))
+    analysis = AnalysisReport(meta("analysis"), "", "Marie Curie", (), (), ())
+    text = " ".join(pages(render(analysis)))
+    assert "Signatures" in text
+    assert "This record carries no signatures." in text
