@@ -35,10 +35,20 @@ def _session(browser: Browser, base_url: str, username: str, problems: list[str]
     return page
 
 
-def _sign(page: Page, button: str, username: str, shot: Path | None = None) -> None:
+def _sign(
+    page: Page,
+    button: str,
+    username: str,
+    shot: Path | None = None,
+    *,
+    first_of_session: bool = True,
+) -> None:
     page.get_by_role("link", name=button).click()
     expect(page.locator(".sign-statement")).to_contain_text("legally binding")
-    page.get_by_label("User id").fill(username)
+    if first_of_session:
+        page.get_by_label("User id").fill(username)
+    else:
+        expect(page.get_by_label("User id")).to_have_count(0)
     page.get_by_label("Password").fill(DEFAULT_PASSWORD)
     if shot is not None:
         page.screenshot(path=str(shot), full_page=True)
@@ -124,5 +134,15 @@ def test_author_signs_reviewer_reviews_qa_approves_and_the_panel_shows_all_three
         shot = tmp_path / "analysis-signed.png"
         qa.screenshot(path=str(shot), full_page=True)
         shutil.copyfile(shot, SHOTS / "ctvault-analysis-signed.png")
+
+        # The reviewer verifies the acquisition from the dataset version page.
+        reviewer.goto(f"{live_server}/versions/{version_id}")
+        _sign(reviewer, "Sign as verified", "rfeynman", first_of_session=False)
+        reviewer.goto(f"{live_server}/versions/{version_id}")
+        panel = reviewer.locator(".signature-panel tr.signature")
+        expect(panel).to_have_count(1)
+        expect(panel.locator(".printed-name")).to_have_text("Richard Feynman (rfeynman)")
+        expect(panel.locator(".meaning")).to_have_text("verified")
+        reviewer.screenshot(path=str(SHOTS / "ctvault-version-verified.png"), full_page=True)
         browser.close()
     assert problems == [], problems
