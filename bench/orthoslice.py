@@ -9,7 +9,7 @@ array by ``write_canonical`` and as a raw C-order file. Then, for each axis, ful
 level 0 (S x S, the screen resolution of a 1024³ volume) are timed:
 
 * read: ``CanonicalArray.plane`` (what every tile and plane request reads);
-* rendered: read + window to 8 bits + JPEG, i.e. what the IIIF server does for
+* rendered: read + window to 8 bits (``imageserver.display``) + JPEG, what the IIIF server does for
   ``full/max/0/default.jpg?min=&max=`` minus HTTP;
 
 warm (file in the page cache, each plane in a chunk layer not read before, new handle) and
@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from pyramid import _volume_slab, evict, machine, run_child
 
-from lims.imaging import tiles, windowing
+from lims.api import imageserver
+from lims.imaging import tiles
 from lims.storage.arrays import CanonicalArray
 
 AXES = {"z": "XY", "y": "XZ", "x": "YZ"}
@@ -46,7 +47,7 @@ def _plane(path: Path, axis: str, index: int, *, render: bool) -> float:
     with CanonicalArray(path) as array:
         plane = array.plane(axis, index, 0)  # type: ignore[arg-type]
     if render:
-        tiles.encode(windowing.window(plane, 0, 40000), "jpg")
+        tiles.encode(imageserver.display(plane, (0.0, 40000.0)), "jpg")
     return time.perf_counter() - start
 
 
