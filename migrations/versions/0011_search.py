@@ -107,7 +107,8 @@ BEGIN
         setweight(to_tsvector('simple', ctvault_words(d.name)), 'A')
         || setweight(to_tsvector('simple', ctvault_words(s.name || ' ' || p.name)), 'B')
         || setweight(to_tsvector('simple', coalesce(array_to_string(tg.labels, ' '), '')), 'A')
-        || setweight(to_tsvector('simple', coalesce(lv_operator.name, '')), 'B')
+        || setweight(to_tsvector('simple', coalesce(lv_operator.name, '') || ' '
+                     || coalesce(lv_operator.author, '')), 'B')
         || setweight(to_tsvector('simple',
                ctvault_words(left(ctvault_jsonb_text(lv.metadata), 50000))), 'B')
         || setweight(to_tsvector('simple', coalesce(nt.text, '')), 'C')
@@ -138,7 +139,8 @@ BEGIN
     LEFT JOIN LATERAL (SELECT count(*) AS n FROM dataset_versions v
                        WHERE v.dataset_id = d.id) vc ON true
     LEFT JOIN LATERAL (SELECT coalesce(nullif(lv.metadata ->> 'operator', ''),
-                                       u.display_name || ' ' || u.username) AS name
+                                       u.display_name) AS name,
+                              u.display_name || ' ' || u.username AS author
                        FROM users u WHERE u.id = lv.author_id) lv_operator ON true
     LEFT JOIN LATERAL (SELECT string_agg(f.path, ' ' ORDER BY f.path) AS paths
                        FROM (SELECT path FROM version_files WHERE version_id = lv.id
@@ -260,7 +262,7 @@ BEGIN
                      || u.display_name || ' ' || u.username || ' ' || s.name || ' '
                      || p.name), 'C'),
         left(w.name || ' ' || r.id::text, 2000),
-        u.display_name || ' ' || u.username,
+        u.display_name,
         r.created_at, coalesce(rs.status, rr.status),
         false, lower(w.name), r.created_at, transaction_timestamp()
     FROM runs r
@@ -292,7 +294,7 @@ BEGIN
         || setweight(to_tsvector('simple', coalesce(ar.results, '')), 'C')
         || setweight(to_tsvector('simple', u.display_name || ' ' || u.username || ' '
                      || p.name), 'D'),
-        left(ar.title, 2000), u.display_name || ' ' || u.username, a.created_at,
+        left(ar.title, 2000), u.display_name, a.created_at,
         a.status, a.status, false, lower(ar.title), a.created_at, transaction_timestamp()
     FROM analyses a
     JOIN analysis_revisions ar ON ar.analysis_id = a.id AND ar.revision = a.current_revision
