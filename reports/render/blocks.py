@@ -28,9 +28,10 @@ from reports.render.fonts import register_fonts
 HEAD_BG = colors.HexColor("#e8edf3")
 ZEBRA = colors.HexColor("#f7f9fb")
 GRID = colors.HexColor("#9aa5b1")
-# A cell longer than this wraps (a Paragraph); shorter cells stay plain strings, which
-# reportlab lays out far faster in tables of thousands of rows.
-WRAP_AT = 28
+# A cell that may not fit its column wraps (a Paragraph); others stay plain strings, which
+# reportlab lays out far faster in tables of thousands of rows. Widths in points at 7 pt.
+WIDEST_CHAR = 4.6
+CELL_PADDING = 8
 
 
 @functools.cache
@@ -103,10 +104,10 @@ def _style(*, header: bool) -> TableStyle:
     return TableStyle(commands)
 
 
-def _cell(value: str, *, mono: bool = False) -> str | Paragraph:
+def _cell(value: str, width: float, *, mono: bool = False) -> str | Paragraph:
     if mono:
         return Paragraph(escape(value), styles()["mono"])
-    if len(value) > WRAP_AT or "\n" in value:
+    if len(value) * WIDEST_CHAR > width - CELL_PADDING or "\n" in value:
         return Paragraph(escape(value).replace("\n", "<br/>"), styles()["cell"])
     return value
 
@@ -115,23 +116,36 @@ def key_values(
     pairs: Iterable[tuple[str, str]], *, width: float, mono: Sequence[str] = ()
 ) -> LongTable:
     """A two-column table of labels and values; values named in ``mono`` use the mono font."""
-    rows = [[label, _cell(value, mono=label in mono)] for label, value in pairs]
-    table = LongTable(rows, colWidths=[width * 0.28, width * 0.72])
+    widths = [width * 0.28, width * 0.72]
+    rows = [[label, _cell(value, widths[1], mono=label in mono)] for label, value in pairs]
+    table = LongTable(rows, colWidths=widths)
     table.setStyle(_style(header=False))
     return table
+
+
+def _natural_weights(table: Table, sample: int = 200) -> list[float]:
+    """Column widths in proportion to their longest word or value (within limits)."""
+    weights = []
+    for index, header in enumerate(table.headers):
+        words = [len(w) for w in header.split()]
+        values = [len(row[index]) for row in table.rows[:sample]]
+        weights.append(float(min(30, max(6, *words, *values))))
+    return weights
 
 
 def data_table(
     table: Table, *, width: float, weights: Sequence[float] | None = None, mono: Sequence[int] = ()
 ) -> list[Flowable]:
     """A titled table that breaks across pages and repeats its header row on each."""
-    count = len(table.headers)
-    weights = weights or [1.0] * count
+    weights = weights or _natural_weights(table)
     scale = width / sum(weights)
     header = [Paragraph(f"<b>{escape(h)}</b>", styles()["cell"]) for h in table.headers]
     rows: list[list[Any]] = [header]
-    rows.extend([_cell(v, mono=i in mono) for i, v in enumerate(row)] for row in table.rows)
-    body = LongTable(rows, colWidths=[w * scale for w in weights], repeatRows=1)
+    widths = [w * scale for w in weights]
+    rows.extend(
+        [_cell(v, widths[i], mono=i in mono) for i, v in enumerate(row)] for row in table.rows
+    )
+    body = LongTable(rows, colWidths=widths, repeatRows=1)
     body.setStyle(_style(header=True))
     out: list[Flowable] = []
     if table.title:
