@@ -61,6 +61,7 @@ _HEADLINE_OPTIONS = (
     "MaxFragments=2, FragmentDelimiter= … "
 )
 _TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
+_WORDLIKE = re.compile(r"\w")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ue000\ue001]")
 _DOC = SearchDocument.__table__.c
 
@@ -193,6 +194,8 @@ def parse_text(text: str) -> ParsedText:
     phrases: list[str] = []
     excluded: list[str] = []
     for negated, phrase, word in _TOKEN.findall(clean):
+        if not _WORDLIKE.search(phrase + word):
+            continue  # punctuation alone matches nothing
         if phrase.strip():
             (excluded if negated else phrases).append(phrase.strip())
         elif word.startswith("-") and len(word) > 1:
