@@ -14,19 +14,27 @@ on 127.0.0.1:5432 and :6379, a scratch database is created and dropped), ``nginx
 
 The mosaic (uint8, a synthetic pattern with noise, tiled BigTIFF) is ingested and prepared
 by the real services and preparation job. The tile set is every 256² tile of every pyramid
-level (IIIF ``x,y,w,h/w,/0/default.jpg``). Each tile is rendered once into the tile cache
-(the cold render time is reported), then ``wrk`` requests the tiles in turn, with the
-session cookie of a logged-in user, against:
+level, in the form OpenSeadragon 6 asks for (IIIF 3: ``x,y,w,h/w,h/0/default.jpg``). A
+logged-in user's ``info.json`` gives the signed tile link (``lims/api/tilelinks.py``);
+every tile is requested once through it (cold: nginx -> ctvault renders and stores it),
+then ``wrk`` requests the tiles in turn, with the session cookie, against:
 
-(a) the embedded werkzeug server (threaded), ctvault sending the bytes;
-(b) gunicorn (gthread) behind nginx, ctvault checking access and answering with
-    ``X-Accel-Redirect`` to an ``internal`` location that serves the cached file;
-(c) nginx serving the same cached files as static files (no access check): the ceiling.
+(a) the embedded werkzeug server (threaded), signed links: ctvault checks link, session
+    and visibility on every tile and sends the bytes;
+(b) nginx with ``deploy/nginx/ctvault-tiles.conf`` in front of gunicorn (gthread): nginx
+    checks the signed link (``secure_link``: signature, expiry, session cookie) and sends
+    the stored tile itself;
+(b0) the same nginx + gunicorn, plain tile URLs: ctvault checks session and visibility on
+    every tile and answers with ``X-Accel-Redirect`` (the previous design);
+(c) nginx serving the same files as static files (no access check): the ceiling.
 
-Before each run an anonymous request must be refused (302 to the login page) and a cookie
-request must return the tile. Orthoslices: a volume (S³ uint16) is prepared the same way,
+(b) and (c) alternate ``--rounds`` times so that each ratio compares runs made under the
+same machine load. Before the runs, nginx must answer 403 to a signed tile without the
+session cookie, with a forged signature, with the expiry pushed out, with an expired link
+and with another session's cookie, and 200 with the cookie; a plain tile URL without the
+cookie must get 302 (login). Orthoslices: a volume (S³ uint16) is prepared the same way,
 and full XY/XZ/YZ planes at screen resolution (``full/!1024,1024``) are timed through
-gunicorn, uncached (each request has its own window, so each one is rendered).
+nginx -> gunicorn, uncached (each request has its own window, so each one is rendered).
 """
 
 from __future__ import annotations
@@ -515,6 +523,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script
     parser.add_argument("--gunicorn-workers", type=int, default=4)
     parser.add_argument("--gunicorn-threads", type=int, default=4)
     parser.add_argument("--ortho-runs", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2, help="alternating (b)/(c) runs")
     parser.add_argument(
         "--database-url",
         default=os.environ.get(
@@ -598,15 +607,22 @@ def main() -> None:  # noqa: PLR0915 - one linear script
                     proxied, linked[0], cookie, other_cookie
                 )
                 results["accel_tile_headers"] = check_access(proxied, paths[0], cookie)
-                if "gunicorn" not in skip:
-                    print("(b) nginx + gunicorn, signed tile links ...")
-                    results["signed_links"] = wrk(proxied, linked, cookie, args, work)
+                # (b) and (c) alternate, so each ratio compares runs under the same load.
+                for round_ in range(args.rounds):
+                    if "gunicorn" not in skip:
+                        print(f"(b) nginx + gunicorn, signed tile links, round {round_ + 1} ...")
+                        signed = wrk(proxied, linked, cookie, args, work)
+                        results.setdefault("signed_links", []).append(signed)
+                    if "static" not in skip:
+                        print(f"(c) nginx static files, round {round_ + 1} ...")
+                        static = wrk(proxied, static_paths, None, args, work)
+                        results.setdefault("nginx_static", []).append(static)
+                    if not {"gunicorn", "static"} & skip:
+                        ratio = signed["tiles_per_s"] / static["tiles_per_s"]
+                        results.setdefault("b_over_c", []).append(round(ratio, 3))
                 if "accel" not in skip:
                     print("(b0) gunicorn behind nginx, per-request check + X-Accel-Redirect ...")
                     results["gunicorn_accel"] = wrk(proxied, paths, cookie, args, work)
-                if "static" not in skip:
-                    print("(c) nginx static files ...")
-                    results["nginx_static"] = wrk(proxied, static_paths, None, args, work)
                 if "ortho" not in skip:
                     print("orthoslices ...")
                     timings = ortho(proxied, cookie, ids["volume"], args.volume, args.ortho_runs)
