@@ -28,9 +28,9 @@ def seal(
     """Sign ``record``'s current digest for ``identity`` and insert the signature row.
 
     The caller has re-authenticated the person and checked role and state; this function
-    only binds and stores. The time is the database's transaction time (one clock).
+    only binds and stores. The time is the database clock's at this statement (one clock for all).
     """
-    signed_at: dt.datetime = session.execute(select(func.now())).scalar_one()
+    signed_at: dt.datetime = session.execute(select(func.clock_timestamp())).scalar_one()
     key = active_key(session, kek, created_by="system:signatures")
     manifest = Manifest(
         signature_id=uuid.uuid4(),

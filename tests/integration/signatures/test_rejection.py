@@ -36,6 +36,9 @@ def test_rejection_at_review_makes_a_new_draft_revision_and_tells_the_author(
     second = analyses.current_revision(lab.ctx(lab.author), analysis)
     assert second.reason == "sent back: porosity threshold not justified"
     assert second.results == "Porosity 12.5 %"
+    assert signing.preview(lab.ctx(lab.author), "analysis", str(second.id)).digest == (
+        second.content_sha256
+    )
     rejected = lab.uow.session.scalars(
         select(Signature).where(Signature.meaning == "rejected")
     ).one()
