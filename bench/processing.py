@@ -148,7 +148,7 @@ class ThroughCtvault:
     def run(self) -> tuple[float, float, int]:
         """Submit -> worker -> committed record; total seconds, worker seconds, table rows."""
         started = time.perf_counter()
-        run = runs.submit(self.ctx, self.workflow.id, self.version.id)
+        run = runs.submit(self.ctx, self.workflow.id, self.version.id, reason="benchmark round")
         self.ctx.uow.commit()
         worker_started = time.perf_counter()
         self.worker.work(burst=True)
