@@ -34,6 +34,7 @@ from reports.content import (
     Table,
 )
 from reports.loading import Stamp
+from reports.overlays import overlay_png
 from reports.signers import signature_lines
 
 PREVIEWS = (("preview_z", "XY"), ("preview_y", "XZ"), ("preview_x", "YZ"))
@@ -67,6 +68,26 @@ def _pictures(store: BlobStore, derived: dict[str, VersionDerivative], label: st
         unit = str(attributes.get("unit") or "")
         pictures.append(Picture(f"{label}, {plane} orthoslice", png, pixel_size, unit))
     return pictures
+
+
+def _overlay(
+    session: Session, store: BlobStore, input_id: str, output: dict[str, Any]
+) -> list[Picture]:
+    image = _derivatives(session, input_id).get("canonical")
+    labels = _derivatives(session, output["version_id"]).get("canonical")
+    if image is None or labels is None:
+        return []
+    png = overlay_png(store.path(image.blob_sha256), store.path(labels.blob_sha256))
+    if png is None:
+        return []
+    attributes = image.attributes
+    voxel, shape = attributes.get("voxel_size"), attributes.get("shape")
+    pixel_size = None
+    if voxel and shape:
+        with Image.open(io.BytesIO(png)) as picture:
+            pixel_size = float(voxel[-1]) * int(shape[-1]) / picture.width
+    caption = f"label output {output['port']} over the input, XY orthoslice"
+    return [Picture(caption, png, pixel_size, str(attributes.get("unit") or ""))]
 
 
 def _histogram(
@@ -186,6 +207,8 @@ def _run_section(session: Session, store: BlobStore, run: Run) -> RunSection:
     if result is not None:
         for output in result.outputs:
             outputs.append(OutputLine(output["port"], output["version_id"], output["array_digest"]))
+            if output.get("kind") == "label" and len(run.inputs) == 1:
+                pictures += _overlay(session, store, run.inputs[0]["version_id"], output)
             pictures += _pictures(
                 store, _derivatives(session, output["version_id"]), f"output {output['port']}"
             )

@@ -118,6 +118,10 @@ def test_analysis_report_matches_the_database_field_for_field(ctx, worker, analy
         assert output["array_digest"] in flat
     numpy_version = result.environment["packages"]["numpy"]
     assert _flat(f"packages.numpy {numpy_version}") in flat
+    label_ports = [o["port"] for o in result.outputs if o["kind"] == "label"]
+    assert label_ports
+    for port in label_ports:
+        assert f"label output {port} over the input" in text
     for port, table in result.tables.items():
         assert table["sha256"] in flat
         assert f"{port} ({len(table['rows'])} rows" in text
