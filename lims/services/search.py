@@ -28,6 +28,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     or_,
     select,
     true,
@@ -460,35 +461,50 @@ _FACET_COLUMNS = {
 def _facets(
     session: Session, conditions: list[ColumnElement[bool]]
 ) -> tuple[int, dict[str, tuple[FacetValue, ...]]]:
+    """Total and facet counts over the (capped) matches, read in one scan."""
     matches = (
         select(*_FACET_COLUMNS.values(), _DOC.tags)
         .where(*conditions)
         .limit(MATCH_CAP + 1)
-        .subquery()
+        .cte("matches")
+        .prefix_with("MATERIALIZED")
     )
-    columns = [matches.c[c.name] for c in _FACET_COLUMNS.values()]
-    grouped = select(
-        *columns, func.count().label("n"), *(func.grouping(c) for c in columns)
-    ).group_by(func.grouping_sets(*[tuple_(c) for c in columns], tuple_()))
+    columns = [matches.c[c.name].label(name) for name, c in _FACET_COLUMNS.items()]
+    grouped = (
+        select(
+            *columns,
+            func.count().label("n"),
+            *(func.grouping(matches.c[c.name]).label(f"g_{n}") for n, c in _FACET_COLUMNS.items()),
+        )
+        .group_by(func.grouping_sets(*[tuple_(c.element) for c in columns], tuple_()))
+        .subquery("g")
+    )
+    tag = func.unnest(matches.c.tags).table_valued("value").render_derived(name="tag")
+    tagged = (
+        select(tag.c.value, func.count().label("n"))
+        .select_from(matches)
+        .join(tag, true())
+        .group_by(tag.c.value)
+        .order_by(func.count().desc(), tag.c.value)
+        .limit(FACET_SIZE)
+        .subquery("t")
+    )
+    groups, tag_rows = session.execute(
+        select(
+            select(func.json_agg(literal_column("g"))).select_from(grouped).scalar_subquery(),
+            select(func.json_agg(literal_column("t"))).select_from(tagged).scalar_subquery(),
+        )
+    ).one()
     counts: dict[str, list[tuple[str, int]]] = {name: [] for name in FACETS}
     total = 0
-    for row in session.execute(grouped):
-        flags = row[len(columns) + 1 :]
-        if all(flags):
-            total = row.n
+    for row in groups or []:
+        if all(row[f"g_{name}"] for name in _FACET_COLUMNS):
+            total = row["n"]
             continue
-        index = flags.index(0)
-        value = row[index]
-        if value is not None:
-            counts[list(_FACET_COLUMNS)[index]].append((str(value), row.n))
-    tag = func.unnest(matches.c.tags).label("tag")
-    tag_rows = session.execute(
-        select(tag, func.count().label("n"))
-        .group_by(tag)
-        .order_by(func.count().desc(), tag)
-        .limit(FACET_SIZE)
-    )
-    counts["tag"] = [(row.tag, row.n) for row in tag_rows]
+        name = next(n for n in _FACET_COLUMNS if not row[f"g_{n}"])
+        if row[name] is not None:
+            counts[name].append((str(row[name]), row["n"]))
+    counts["tag"] = [(row["value"], row["n"]) for row in tag_rows or []]
     names = _project_names(session, [uuid.UUID(v) for v, _ in counts["project"]])
     facets = {
         name: tuple(
