@@ -29,6 +29,7 @@ from reports.analysis_loading import load_analysis
 from reports.certificate import ensure_certificate
 from reports.content import Report as ReportContent
 from reports.loading import Stamp, load_audit_trail, load_dataset
+from reports.logo import check_logo
 from reports.render import render
 from reports.seal import load_signer, page_count, seal_pdf
 
@@ -42,12 +43,7 @@ def _actor(requester: User, hostname: str) -> Actor:
 
 
 def _logo(settings: Settings) -> bytes | None:
-    if settings.report_logo is None:
-        return None
-    try:
-        return settings.report_logo.read_bytes()
-    except OSError as exc:
-        raise UserError(f"cannot read the report logo {settings.report_logo}: {exc}") from None
+    return check_logo(settings.report_logo) if settings.report_logo is not None else None
 
 
 def _criteria(parameters: dict[str, Any]) -> AuditFilter:

@@ -23,6 +23,7 @@ from lims.services import access
 from lims.services.context import ServiceContext
 from reports.certificate import ensure_certificate, seal_files
 from reports.jobs import JOB_TIMEOUT_S, job_id
+from reports.logo import check_logo
 from reports.seal import SealCheck, check_seal, load_signer
 
 STILL_RUNNING = ("queued", "running")
@@ -46,6 +47,9 @@ def _check_certificate(ctx: ServiceContext) -> None:
     now = ctx.uow.session.scalar(select(func.now()))
     assert now is not None  # noqa: S101
     load_signer(ensure_certificate(ctx.settings, now), now)
+    logo = ctx.settings.report_logo
+    if logo is not None:
+        check_logo(logo)
 
 
 def _dataset_target(ctx: ServiceContext, version_id: uuid.UUID) -> uuid.UUID:

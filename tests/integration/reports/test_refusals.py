@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
 import json
 
 import pytest
+from PIL import Image
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from lims.errors import ConflictError, NotFoundError, PermissionDeniedError, UserError
 from lims.models import Notification, Report, ReportRequest
 from lims.services import reports
+from processing import context as job_context
 from reports.certificate import create_default, ensure_certificate, seal_files
 from reports.errors import CertificateError
 from tests.conftest import as_user
 from tests.factories import make_user
-from tests.integration.reports.conftest import events
+from tests.integration.reports.conftest import events, stored_pdf
 
 
 def _count(ctx, model) -> int:
@@ -141,3 +145,33 @@ def test_certificate_expiring_before_the_worker_runs(ctx, worker, ingest, mailbo
     listed = reports.reports_of(ctx, "dataset_version", str(version.id))
     assert listed.reports == []
     assert [p.status for p in listed.pending] == ["failed"]
+
+
+@pytest.mark.parametrize("content", [None, b"not an image"])
+def test_unreadable_logo_is_refused(ctx, ingest, tmp_path, content):
+    version = ingest()
+    logo = tmp_path / "logo.png"
+    if content is not None:
+        logo.write_bytes(content)
+    configured = dataclasses.replace(ctx, settings=ctx.settings.replace(report_logo=logo))
+    with pytest.raises(UserError, match="report logo"):
+        reports.request_report(configured, "dataset", str(version.id))
+    _nothing_generated(ctx)
+    assert "report logo" in _denied(ctx)["denied"]
+
+
+def test_configured_logo_is_printed_on_every_page(ctx, worker, ingest, tmp_path):
+    version = ingest()
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (120, 40), (20, 90, 160)).save(logo)
+    settings = ctx.settings.replace(report_logo=logo)
+    configured = dataclasses.replace(ctx, settings=settings)
+    request = reports.request_report(configured, "dataset", str(version.id))
+    ctx.uow.commit()
+    job_context.set_resources(dataclasses.replace(job_context.resources(), settings=settings))
+    worker.work(burst=True)
+    ctx.uow.session.expire_all()
+    report = ctx.uow.session.get(Report, request.id)
+    reader = PdfReader(io.BytesIO(stored_pdf(ctx, report)))
+    for page in reader.pages:
+        assert any(image.image.size == (120, 40) for image in page.images)
