@@ -17,7 +17,7 @@ from lims.web.api.pagination import PageQuery, decode_cursor, encode_cursor
 from lims.web.api.parsing import parse_query, render
 from lims.web.api.problems import RequestError
 from lims.web.api.routing import operation
-from lims.web.api.schemas import Page
+from lims.web.api.schemas import Page, Text
 
 TAG = "audit"
 
@@ -60,10 +60,10 @@ class EventOut(BaseModel):
 class AuditQuery(PageQuery):
     """What to narrow the trail down to; empty matches everything. Newest first."""
 
-    actor: str = Field("", max_length=300, description="Part of the actor's printed name.")
-    action: str = Field("", max_length=100, description="Start of the action, e.g. 'sample.'.")
-    object_type: str = Field("", max_length=50)
-    object_id: str = Field("", max_length=100)
+    actor: Text = Field("", max_length=300, description="Part of the actor's printed name.")
+    action: Text = Field("", max_length=100, description="Start of the action, e.g. 'sample.'.")
+    object_type: Text = Field("", max_length=50)
+    object_id: Text = Field("", max_length=100)
     since: AwareDatetime | None = Field(None, description="From this time (inclusive).")
     until: AwareDatetime | None = Field(None, description="Before this time (exclusive).")
 

@@ -15,7 +15,7 @@ from lims.web import context
 from lims.web.api.pagination import PageQuery, paginate
 from lims.web.api.parsing import parse_body, parse_query, render
 from lims.web.api.routing import CREATED, operation
-from lims.web.api.schemas import Body, Page
+from lims.web.api.schemas import Body, Page, Text
 
 NoteTarget = Literal["project", "sample", "dataset", "dataset_version"]
 
@@ -58,7 +58,7 @@ class NewNote(Body):
 
     object_type: NoteTarget
     object_id: uuid.UUID
-    body: str = Field(min_length=1, max_length=changes.MAX_NOTE_LENGTH)
+    body: Text = Field(min_length=1, max_length=changes.MAX_NOTE_LENGTH)
 
 
 class NoteQuery(PageQuery):

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from lims.web.api.problems import BAD_REQUEST, UNPROCESSABLE, RequestError
 from lims.web.api.routing import OK
+from lims.web.api.schemas import UNSTORABLE
 
 M = TypeVar("M", bound=BaseModel)
 MALFORMED = "json_invalid"
@@ -29,9 +30,11 @@ def _details(error: ValidationError, where: str) -> list[dict[str, str]]:
 def _refuse(error: ValidationError, where: str) -> RequestError:
     details = _details(error, where)
     fields = ", ".join(sorted({d["field"] for d in details}))
+    # Text that fits the schema but cannot be stored is refused for its meaning: a 400.
+    unstorable = all(item["type"] == UNSTORABLE for item in error.errors())
     return RequestError(
         f"the {'query string' if where == 'query' else 'request body'} is invalid: {fields}",
-        status=UNPROCESSABLE,
+        status=BAD_REQUEST if unstorable else UNPROCESSABLE,
         details=details,
     )
 

@@ -14,7 +14,7 @@ from lims.web import context
 from lims.web.api.pagination import PageQuery, paginate
 from lims.web.api.parsing import parse_body, parse_query, render
 from lims.web.api.routing import CREATED, operation
-from lims.web.api.schemas import Body, Page
+from lims.web.api.schemas import Body, Page, Text
 
 TAG = "catalogue"
 NAME = Field(min_length=1, max_length=catalogue.MAX_NAME_LENGTH)
@@ -78,8 +78,8 @@ class SampleOut(BaseModel):
 class NewRecord(Body):
     """A project or sample to create."""
 
-    name: str = NAME
-    description: str = DESCRIPTION
+    name: Text = NAME
+    description: Text = DESCRIPTION
 
 
 def _name_key(record: Project | Sample) -> tuple[str, str]:

@@ -15,7 +15,7 @@ from lims.web import context
 from lims.web.api.pagination import PageQuery, paginate
 from lims.web.api.parsing import parse_body, parse_query, render
 from lims.web.api.routing import CREATED, operation
-from lims.web.api.schemas import Body, Page
+from lims.web.api.schemas import Body, Page, Text
 
 TAG = "processing"
 # list_runs reads newest first with a bound; the API pages within it.
@@ -120,7 +120,7 @@ class RunOnVersion(Body):
 
     workflow_id: uuid.UUID
     version_id: uuid.UUID
-    reason: str = REASON
+    reason: Text = REASON
 
 
 class RunOnPorts(Body):
@@ -128,7 +128,7 @@ class RunOnPorts(Body):
 
     workflow_id: uuid.UUID
     inputs: dict[str, uuid.UUID] = Field(min_length=1)
-    reason: str = REASON
+    reason: Text = REASON
 
 
 class NewRun(RootModel[RunOnVersion | RunOnPorts]):
@@ -138,7 +138,7 @@ class NewRun(RootModel[RunOnVersion | RunOnPorts]):
 class Reason(Body):
     """Why (required to cancel; to replay, optional)."""
 
-    reason: str = REASON
+    reason: Text = REASON
 
 
 def _key(row: tuple[Run, RunState]) -> tuple[str, str]:

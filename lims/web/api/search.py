@@ -16,6 +16,7 @@ from lims.web import context
 from lims.web.api.pagination import decode_cursor, encode_cursor
 from lims.web.api.parsing import parse_query, render
 from lims.web.api.routing import operation
+from lims.web.api.schemas import Text
 
 TAG = "search"
 Kind = Literal["project", "sample", "dataset", "run"]
@@ -28,7 +29,7 @@ class SearchQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    q: str = Field(
+    q: Text = Field(
         "",
         max_length=search.MAX_TEXT_LENGTH,
         description='Words (prefix match, typo-tolerant), "quoted phrases", -excluded words.',
@@ -36,10 +37,10 @@ class SearchQuery(BaseModel):
     kind: list[Kind] = Values
     project: list[uuid.UUID] = Values
     sample: list[uuid.UUID] = Values
-    modality: list[str] = Values
-    instrument: list[str] = Values
-    operator: list[str] = Values
-    tag: list[str] = Values
+    modality: list[Text] = Values
+    instrument: list[Text] = Values
+    operator: list[Text] = Values
+    tag: list[Text] = Values
     acquired_from: dt.date | None = Field(None, description="Acquired on or after (YYYY-MM-DD).")
     acquired_to: dt.date | None = Field(None, description="Acquired on or before (YYYY-MM-DD).")
     retired: bool = Field(default=False, description="Include retired records.")

@@ -200,3 +200,36 @@ def test_an_unexpected_failure_is_a_json_500_that_says_nothing_changed(
     assert error["code"] == "server_error"
     assert "nothing was changed" in error["message"]
     assert "a bug" not in response.get_data(as_text=True), "internals are not shown"
+
+
+def test_nul_characters_are_refused_before_reaching_the_database(  # type: ignore[no-untyped-def]
+    api_for, auditor, api: Api, samples_url: str, uow: UnitOfWork
+) -> None:
+    before = _state(uow)
+    created = api.post(samples_url, json={"name": "a\u0000b"})
+    assert created.status_code == 400
+    assert error_of(created)["details"] == [
+        {
+            "field": "body.name",
+            "problem": "text cannot contain NUL characters or unpaired surrogates",
+        }
+    ]
+    inspector: Api = api_for(auditor)
+    trail = inspector.get("/api/v1/audit", actor="a\x00b")
+    assert trail.status_code == 400
+    assert error_of(trail)["details"][0]["field"] == "query.actor"
+    found = api.get("/api/v1/search", q="cell\x00 7")
+    assert found.status_code == 400
+    assert "NUL" in error_of(found)["details"][0]["problem"]
+    assert _state(uow)[:2] == before[:2]
+
+
+def test_an_unpaired_surrogate_escape_is_malformed_json(api: Api, samples_url: str) -> None:
+    response = api.client.post(
+        samples_url,
+        data=b'{"name": "a\\ud8fdb"}',
+        content_type="application/json",
+        headers=api.headers(),
+    )
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "bad_request"
