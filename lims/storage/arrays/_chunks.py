@@ -212,25 +212,53 @@ def encode(chunk: NDArray[Any]) -> bytes:
 
 
 def write_rows(dataset: Any, start: int, block: NDArray[Any]) -> None:  # noqa: ANN401
-    """Write ``block`` at rows ``start:`` (axis 0) of a Blosc-chunked dataset, chunk by chunk.
+    """Write ``block`` at rows ``start:`` (axis 0) now (see :class:`ChunkWriter`)."""
+    writer = ChunkWriter(dataset)
+    writer.submit(start, block)
+    writer.drain()
 
-    ``start`` must be a multiple of the chunk's first side and the block must reach to the
-    end of the other axes (whole chunk layers; the last layer of the dataset may be short).
-    Chunks are compressed in the pool and stored in order with ``write_direct_chunk``.
+
+class ChunkWriter:
+    """Writes whole chunk layers of a Blosc-chunked dataset, compressed in the pool.
+
+    :meth:`submit` returns once the chunks are queued (finished ones are written on the
+    way, in order, with ``write_direct_chunk``), so the caller can go on (reduce the next
+    pyramid level) while the pool compresses; :meth:`drain` waits for and writes the rest.
+    A submitted block must not change until the next :meth:`drain`.
     """
-    chunks = tuple(int(c) for c in dataset.chunks)
-    shape = tuple(int(n) for n in dataset.shape)
-    if start % chunks[0] or tuple(block.shape[1:]) != shape[1:]:
-        raise ValueError(f"rows {start}+{block.shape} are not whole chunk layers of {shape}")
-    box = ((start, start + len(block)), *((0, n) for n in shape[1:]))
-    pending: list[tuple[tuple[int, ...], Future[bytes]]] = []
-    for offset in _chunk_offsets(box, chunks):
-        pending.append((offset, pool().submit(_encode_at, block, offset, start, chunks)))
-        if len(pending) >= _IN_FLIGHT:
-            done, future = pending.pop(0)
-            dataset.id.write_direct_chunk(done, future.result())
-    for done, future in pending:
-        dataset.id.write_direct_chunk(done, future.result())
+
+    def __init__(self, dataset: Any) -> None:  # noqa: ANN401 - h5py.Dataset is untyped
+        self._dataset = dataset
+        self._chunks = tuple(int(c) for c in dataset.chunks)
+        self._shape = tuple(int(n) for n in dataset.shape)
+        self._pending: collections.deque[tuple[tuple[int, ...], Future[bytes]]] = (
+            collections.deque()
+        )
+
+    def submit(self, start: int, block: NDArray[Any]) -> None:
+        """Queue ``block`` for rows ``start:``: whole chunk layers (the last may be short).
+
+        Raises:
+            ValueError: ``start`` is not on a chunk border or the block is not full width.
+        """
+        chunks, shape = self._chunks, self._shape
+        if start % chunks[0] or tuple(block.shape[1:]) != shape[1:]:
+            raise ValueError(f"rows {start}+{block.shape} are not whole chunk layers of {shape}")
+        box = ((start, start + len(block)), *((0, n) for n in shape[1:]))
+        for offset in _chunk_offsets(box, chunks):
+            self._pending.append((offset, pool().submit(_encode_at, block, offset, start, chunks)))
+            self._write_done()
+
+    def drain(self) -> None:
+        """Wait for every queued chunk and write it."""
+        while self._pending:
+            offset, future = self._pending.popleft()
+            self._dataset.id.write_direct_chunk(offset, future.result())
+
+    def _write_done(self) -> None:
+        while self._pending and self._pending[0][1].done():
+            offset, future = self._pending.popleft()
+            self._dataset.id.write_direct_chunk(offset, future.result())
 
 
 def _encode_at(

@@ -164,6 +164,8 @@ def _write_levels(  # noqa: PLR0917 - private, called once
             hashed = hasher.submit(digest.update, block)
             stats.update(block)
             sink.push(block)
+            # The source may reuse its block: everything that reads it finishes here.
+            sink.drain()
             hashed.result()
             rows += len(block)
             if progress is not None:
@@ -230,6 +232,7 @@ class _LevelSink:
         upper: _LevelSink | None,
     ) -> None:
         self._dataset = dataset
+        self._chunks = _chunks.ChunkWriter(dataset)
         self._layer = int(dataset.chunks[0])
         self._reducer = reducer
         self._upper = upper
@@ -244,6 +247,12 @@ class _LevelSink:
         if self._reducer is not None and self._upper is not None:
             self._upper.push(self._reducer.push(block))
 
+    def drain(self) -> None:
+        """Write out every chunk this level and those above have queued."""
+        self._chunks.drain()
+        if self._upper is not None:
+            self._upper.drain()
+
     def finish(self) -> None:
         self._flush()
         if self._reducer is not None and self._upper is not None:
@@ -251,6 +260,7 @@ class _LevelSink:
             if tail is not None:
                 self._upper.push(tail)
             self._upper.finish()
+        self._chunks.drain()
 
     def _write(self, block: NDArray[Any]) -> None:
         start = 0
@@ -259,7 +269,7 @@ class _LevelSink:
             self._append(block[:start])
         whole = (len(block) - start) // self._layer * self._layer
         if whole and not self._fill:
-            _store(self._dataset, self._written, block[start : start + whole])
+            self._chunks.submit(self._written, block[start : start + whole])
             self._written += whole
             start += whole
         if start < len(block):
@@ -276,13 +286,10 @@ class _LevelSink:
     def _flush(self) -> None:
         if self._fill and self._buffer is not None:
             end = self._written + self._fill
-            _store(self._dataset, self._written, self._buffer[: self._fill])
+            self._chunks.submit(self._written, self._buffer[: self._fill])
+            # Queued chunks still read this buffer: the next layer gets a new one.
+            self._buffer = None
             self._written, self._fill = end, 0
-
-
-def _store(dataset: Any, start: int, rows: NDArray[Any]) -> None:  # noqa: ANN401
-    """Whole chunk layers: compressed in threads and written as chunks (see ``_chunks``)."""
-    _chunks.write_rows(dataset, start, rows)
 
 
 class _Stats(StatsAccumulator):
