@@ -110,6 +110,12 @@ def test_a_user_without_access_to_the_project_gets_nothing_of_it(
         assert response.status_code in {403, 404}, (endpoint, method, response.status_code)
         assert error_of(response)["code"] in {"forbidden", "not_found"}
     assert _changes(uow) == before
+    secrets = {ids[k] for k in ("project_id", "sample_id", "dataset_id", "version_id", "file_id")}
+    for endpoint, method, rule in _routes(api.client.application):
+        if "<" in rule or method != "GET" or endpoint == "api.openapi_document":
+            continue
+        text = api.get(rule).get_data(as_text=True)
+        assert not {s for s in secrets if s in text}, f"{endpoint} shows Battery's records"
     names = [p["name"] for p in api.get("/api/v1/projects").get_json()["items"]]
     assert names == ["Secret alloy"], "another project's records are not even listed"
     assert api.get("/api/v1/runs").get_json()["items"] == []
