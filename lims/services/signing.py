@@ -30,6 +30,7 @@ from signatures import records, registry
 from signatures.keys import load_or_create_kek
 from signatures.registry import SignableRecord
 from signatures.sealing import seal
+from signatures.statement import STATEMENT_SHA256, STATEMENT_VERSION
 from signatures.verify import Verdict, signatures_of, verify_signatures
 
 AfterSign = Callable[[ServiceContext, SignableRecord, Signature], None]
@@ -64,6 +65,21 @@ def kek_path(settings: Settings) -> Path:
 def kek(settings: Settings) -> bytes:
     """The key-encryption key (created on first use)."""
     return load_or_create_kek(kek_path(settings))
+
+
+def has_acknowledged(ctx: ServiceContext) -> bool:
+    """Whether the caller has acknowledged the current signature-accountability statement."""
+    identity = ctx.require_identity()
+    found = ctx.uow.session.scalar(
+        select(AuditEvent.seq)
+        .where(
+            AuditEvent.action == "signature.acknowledge",
+            AuditEvent.actor_id == identity.user_id,
+            AuditEvent.object_id == STATEMENT_SHA256,
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def preview(ctx: ServiceContext, record_type: str, record_id: str) -> SignableRecord:
@@ -181,6 +197,8 @@ def sign(  # noqa: PLR0917 - the documented call shape: sign(ctx, type, id, mean
     expected_digest: str | None = None,
     user_id_required: bool = False,
     directory: login.Directory | None = None,
+    require_acknowledgement: bool = False,
+    acknowledge_statement: str | None = None,
 ) -> Signature:
     """Sign a record as the context's user, after asking for the password again; commits.
 
@@ -198,6 +216,11 @@ def sign(  # noqa: PLR0917 - the documented call shape: sign(ctx, type, id, mean
         user_id_required: the caller's session has no signing epoch yet (first signature
             of a session, or outside a continuous session): the user id must be given.
         directory: the LDAP directory, when logins use one.
+        require_acknowledgement: refuse a signer who has not yet acknowledged the
+            signature-accountability statement (``signatures.statement``); the web and the
+            API pass True.
+        acknowledge_statement: the SHA-256 of the statement the signer acknowledges now;
+            recorded (audited) with this signature.
 
     Raises:
         AuthenticationError: wrong password or missing user id (401).
@@ -210,6 +233,9 @@ def sign(  # noqa: PLR0917 - the documented call shape: sign(ctx, type, id, mean
     reason = reason.strip()
     try:
         kind, record = _precheck(ctx, record_type, record_id, meaning, reason, expected_digest)
+        acknowledging = _acknowledgement(
+            ctx, required=require_acknowledgement, given=acknowledge_statement
+        )
     except UserError as exc:
         raise _refuse(ctx, record_type, record_id, meaning, exc) from None
     _reauthenticate(
@@ -222,7 +248,23 @@ def sign(  # noqa: PLR0917 - the documented call shape: sign(ctx, type, id, mean
         user_id_required=user_id_required,
         directory=directory,
     )
-    return _seal_locked(ctx, kind, record, meaning=meaning, reason=reason)
+    return _seal_locked(
+        ctx, kind, record, meaning=meaning, reason=reason, acknowledging=acknowledging
+    )
+
+
+def _acknowledgement(ctx: ServiceContext, *, required: bool, given: str | None) -> bool:
+    """True when this signature also records the statement's acknowledgement."""
+    if given is not None and given != STATEMENT_SHA256:
+        raise UserError("the accountability statement changed; read the current one")
+    if has_acknowledged(ctx):
+        return False
+    if required and given is None:
+        raise PermissionDeniedError(
+            "before your first signature, read and acknowledge the signature-accountability "
+            "statement"
+        )
+    return given is not None
 
 
 def _precheck(  # noqa: PLR0917 - the arguments of sign, passed on
@@ -257,6 +299,7 @@ def _seal_locked(
     *,
     meaning: str,
     reason: str,
+    acknowledging: bool = False,
 ) -> Signature:
     identity = ctx.require_identity()
     session = ctx.uow.session
@@ -268,6 +311,15 @@ def _seal_locked(
             raise ConflictError("the record changed while you were signing; review it again")
     except UserError as exc:
         raise _refuse(ctx, seen.record_type, seen.record_id, meaning, exc) from None
+    if acknowledging:
+        ctx.audit(
+            EventDraft(
+                "signature.acknowledge",
+                "signature_statement",
+                STATEMENT_SHA256,
+                {"version": STATEMENT_VERSION, "sha256": STATEMENT_SHA256},
+            )
+        )
     row = seal(session, kek(ctx.settings), record, identity, meaning=meaning, reason=reason)
     hook = _AFTER_SIGN.get(record.record_type)
     if hook is not None:

@@ -19,6 +19,7 @@ from lims.services import signing
 from lims.web import context
 from lims.web.errors import status_for
 from signatures import nonces
+from signatures.statement import STATEMENT_SHA256, STATEMENT_TEXT
 
 EPOCH_KEY = "ctvault_signing_epoch"
 EPOCH_MAX_S = 15 * 60
@@ -61,6 +62,8 @@ def _dialog(
         meaning_text=MEANING_TEXT.get(meaning, ""),
         nonce=nonce,
         need_user_id=not _epoch_open(),
+        statement=None if signing.has_acknowledged(ctx) else STATEMENT_TEXT,
+        statement_sha256=STATEMENT_SHA256,
         next_url=_next_url(),
         reason=request.form.get("reason", ""),
         error=error,
@@ -104,6 +107,8 @@ def sign_post(record_type: str, record_id: str) -> Page | BaseResponse:
             expected_digest=digest,
             user_id_required=not _epoch_open(),
             directory=context.resources().directory,
+            require_acknowledgement=True,
+            acknowledge_statement=request.form.get("acknowledge") or None,
         )
     except UserError as exc:
         return _dialog(record_type, record_id, error=str(exc), status=status_for(exc))

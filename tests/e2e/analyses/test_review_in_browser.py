@@ -46,9 +46,12 @@ def _sign(
     page.get_by_role("link", name=button).click()
     expect(page.locator(".sign-statement")).to_contain_text("legally binding")
     if first_of_session:
+        expect(page.locator("fieldset.statement")).to_contain_text("accountable")
+        page.get_by_label("I have read and acknowledge this statement").check()
         page.get_by_label("User id").fill(username)
     else:
         expect(page.get_by_label("User id")).to_have_count(0)
+        expect(page.locator("fieldset.statement")).to_have_count(0)
     page.get_by_label("Password").fill(DEFAULT_PASSWORD)
     if shot is not None:
         page.screenshot(path=str(shot), full_page=True)
@@ -90,7 +93,7 @@ def _write_analysis(page: Page, version_id: str) -> None:
     expect(page.locator("h1 .state")).to_have_text("draft")
 
 
-@pytest.mark.req("P11-20", "P11-26", "A11-18")
+@pytest.mark.req("P11-17", "P11-20", "P11-26", "P11-27", "A11-18")
 def test_author_signs_reviewer_reviews_qa_approves_and_the_panel_shows_all_three(
     live_server: str, live_resources: Resources, tmp_path: Path
 ) -> None:

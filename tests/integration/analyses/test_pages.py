@@ -15,6 +15,7 @@ from audit import AuditEvent
 from lims.models import Analysis, Signature
 from lims.services import signing
 from lims.web.analyses.signing import EPOCH_KEY, EPOCH_MAX_S
+from signatures.statement import STATEMENT_SHA256
 from tests.integration.signatures.conftest import PASSWORD, Lab
 from tests.integration.web.conftest import log_in
 
@@ -37,7 +38,8 @@ def _dialog(client: FlaskClient, path: str, meaning: str) -> tuple[str, dict[str
 
 def _sign(client: FlaskClient, path: str, meaning: str, **form: str):
     _text, fields = _dialog(client, path, meaning)
-    return client.post(path, data={**fields, "meaning": meaning, "next": "/analyses", **form})
+    data = {"acknowledge": STATEMENT_SHA256, **fields, "meaning": meaning, "next": "/analyses"}
+    return client.post(path, data={**data, **form})
 
 
 def _status(lab: Lab, analysis: Analysis) -> str:
@@ -257,3 +259,27 @@ TEMPLATES = Path(__file__).parents[3] / "lims" / "web"
 )
 def test_every_page_of_a_signable_record_includes_the_manifestation_block(template: str) -> None:
     assert "signature_panel(" in (TEMPLATES / template).read_text()
+
+
+@pytest.mark.req("P11-17")
+def test_the_first_signature_needs_the_accountability_statement_acknowledged(
+    app: Flask, lab: Lab
+) -> None:
+    author = _client(app, lab.author.username)
+    first = lab.draft("first")
+    path = f"/sign/analysis/{lab.revision_id(first)}"
+    text, _ = _dialog(author, path, "authored")
+    assert "I am accountable and responsible" in text
+    refused = _sign(author, path, "authored", user_id="mcurie", password=PASSWORD, acknowledge="")
+    assert refused.status_code == 403
+    assert "acknowledge the signature-accountability statement" in refused.get_data(as_text=True)
+    assert _signatures(lab) == 0
+    assert _sign(author, path, "authored", user_id="mcurie", password=PASSWORD).status_code == 302
+    event = lab.uow.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "signature.acknowledge")
+    ).one()
+    assert (event.actor_id, event.object_id) == (lab.author.user_id, STATEMENT_SHA256)
+    assert event.occurred_at.tzinfo is not None
+    second = lab.draft("second")
+    text, _ = _dialog(author, f"/sign/analysis/{lab.revision_id(second)}", "authored")
+    assert "I am accountable and responsible" not in text

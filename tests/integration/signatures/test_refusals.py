@@ -18,6 +18,7 @@ from lims.errors import (
 )
 from lims.models import Analysis, AnalysisRevision, Signature, User
 from lims.services import analyses, signing
+from signatures.statement import STATEMENT_SHA256
 from tests.factories import make_user
 from tests.integration.signatures.conftest import PASSWORD, Lab
 
@@ -255,3 +256,34 @@ def test_bad_analysis_input_is_refused_and_changes_nothing(lab: Lab) -> None:
             dataset_versions=[],
             runs=[],
         )
+
+
+@pytest.mark.req("P11-17")
+def test_signing_is_blocked_until_the_statement_is_acknowledged(lab: Lab) -> None:
+    revision = lab.revision_id(lab.draft())
+    ctx = lab.ctx(lab.author)
+    with pytest.raises(PermissionDeniedError, match="acknowledge the signature-accountability"):
+        signing.sign(ctx, "analysis", revision, "authored", PASSWORD, require_acknowledgement=True)
+    with pytest.raises(UserError, match="statement changed"):
+        signing.sign(
+            ctx,
+            "analysis",
+            revision,
+            "authored",
+            PASSWORD,
+            require_acknowledgement=True,
+            acknowledge_statement="0" * 64,
+        )
+    assert _count(lab) == 0
+    assert not signing.has_acknowledged(ctx)
+    signing.sign(
+        ctx,
+        "analysis",
+        revision,
+        "authored",
+        PASSWORD,
+        require_acknowledgement=True,
+        acknowledge_statement=STATEMENT_SHA256,
+    )
+    assert signing.has_acknowledged(ctx)
+    assert _count(lab) == 1
