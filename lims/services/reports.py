@@ -218,6 +218,25 @@ def reports_of(ctx: ServiceContext, object_type: str, object_id: str) -> RecordR
     return RecordReports(list(reports), list(pending))
 
 
+def audit_trail_reports(ctx: ServiceContext, *, limit: int = 100) -> RecordReports:
+    """The latest audit trail reports, whatever their filter (audit reviewers only)."""
+    access.check(ctx, Permission.AUDIT_REVIEW)
+    session = ctx.uow.session
+    reports = session.scalars(
+        select(Report)
+        .where(Report.object_type == "audit_trail")
+        .order_by(Report.created_at.desc())
+        .limit(limit)
+    )
+    pending = session.scalars(
+        select(ReportRequest)
+        .where(ReportRequest.object_type == "audit_trail", ReportRequest.status != "done")
+        .order_by(ReportRequest.created_at.desc())
+        .limit(limit)
+    )
+    return RecordReports(list(reports), list(pending))
+
+
 def get_report(ctx: ServiceContext, report_id: uuid.UUID) -> Report:
     """One report the caller may read (reports of audit trails need audit review)."""
     report = ctx.uow.session.get(Report, report_id)

@@ -11,6 +11,7 @@ from lims.errors import UserError
 from lims.services import reports
 from lims.services.reports import RecordReports
 from lims.web import context
+from lims.web.audit_trail.query import FIELDS, parse_filter
 from lims.web.errors import status_for
 
 blueprint = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates")
@@ -44,6 +45,27 @@ def request_report() -> BaseResponse:
     context.commit()
     flash("Report requested: a worker is generating it; you will be notified.", "success")
     return redirect(_back())
+
+
+@blueprint.route("/audit-trail", methods=["GET", "POST"])
+def audit_trail() -> tuple[str, int] | BaseResponse:
+    """Sealed audit trail reports: ask for one with a filter; the latest ones."""
+    ctx = context.service_context()
+    error, values = None, dict.fromkeys(FIELDS, "")
+    if request.method == "POST":
+        try:
+            form = parse_filter(request.form)
+            values = form.values
+            reports.request_report(ctx, "audit_trail", "", criteria=form.criteria)
+        except UserError as exc:
+            error = f"No report was requested: {exc}"
+        else:
+            context.commit()
+            flash("Report requested: a worker is generating it; you will be notified.", "success")
+            return redirect(request.path)
+    found = reports.audit_trail_reports(ctx)
+    page = render_template("reports/audit_trail.html", found=found, values=values, error=error)
+    return page, 400 if error else 200
 
 
 @blueprint.get("/<uuid:report_id>")

@@ -7,9 +7,11 @@ import re
 
 import pytest
 
+from lims.auth.roles import Role
 from lims.models import Report
+from tests.factories import make_user
 from tests.integration.reports.conftest import stored_pdf
-from tests.integration.web.conftest import csrf_token
+from tests.integration.web.conftest import csrf_token, log_in
 
 
 @pytest.mark.req("P11-03", "AL-02")
@@ -91,3 +93,25 @@ def test_verify_without_a_file(logged_in):
     answer = logged_in.post("/reports/verify", data={"csrf_token": token})
     assert answer.status_code == 400
     assert "Choose a PDF file to verify." in answer.get_data(as_text=True)
+
+
+@pytest.mark.req("P11-03")
+def test_audit_trail_reports_page(client, ctx, worker):
+    auditor = make_user(ctx.uow, "auditor1", display_name="Ada Auditor", roles={Role.AUDITOR})
+    log_in(client, auditor.username)
+    token = csrf_token(client, "/reports/audit-trail")
+    bad = client.post("/reports/audit-trail", data={"csrf_token": token, "since": "yesterday-ish"})
+    assert bad.status_code == 400
+    assert "No report was requested" in bad.get_data(as_text=True)
+    posted = client.post(
+        "/reports/audit-trail", data={"csrf_token": token, "action": "user.create"}
+    )
+    assert posted.status_code == 302
+    worker.work(burst=True)
+    page = client.get("/reports/audit-trail").get_data(as_text=True)
+    assert "action=user.create" in page
+    assert "Download PDF" in page
+
+
+def test_audit_trail_reports_page_needs_audit_review(logged_in):
+    assert logged_in.get("/reports/audit-trail").status_code == 403
