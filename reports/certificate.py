@@ -90,7 +90,7 @@ def _write_private(path: Path, data: bytes) -> None:
 def create_default(files: SealFiles, lab_name: str, now: dt.datetime) -> None:
     """Create the self-signed root CA and the seal certificate it issues (once)."""
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
-    ca_name = _name(f"{lab_name} ctvault root CA", lab_name)
+    ca_name = _name(f"{lab_name} report seal root CA", lab_name)
     ca_cert = (
         x509.CertificateBuilder()
         .subject_name(ca_name)

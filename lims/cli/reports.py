@@ -9,12 +9,21 @@ import uuid
 from pathlib import Path
 
 import click
+from cryptography.hazmat.primitives import hashes
 
 from audit.query import AuditFilter
-from lims.cli._runtime import login, open_resources, run_user_errors, user_options
+from lims.cli._runtime import (
+    load_settings,
+    login,
+    open_resources,
+    run_user_errors,
+    user_options,
+)
+from lims.clock import SystemClock
 from lims.models import ReportRequest
 from lims.runtime.resources import Resources
 from lims.services import reports
+from reports.certificate import check_validity, ensure_certificate, load_certificate
 
 POLL_S = 0.5
 
@@ -133,3 +142,24 @@ def verify(file: Path, username: str, password_stdin: bool) -> None:
         f"VERIFIED: seal intact and trusted, covers the whole file; this is report "
         f"{outcome.report.id} ({outcome.report.title})"
     )
+
+
+@reports_group.command("certificate")
+def certificate() -> None:
+    """Show the seal certificate; the embedded default is created if there is none yet."""
+    settings = load_settings()
+    now = SystemClock().now()
+    files = run_user_errors(lambda: ensure_certificate(settings, now))
+    cert = run_user_errors(lambda: load_certificate(files.certificate))
+    fingerprint = cert.fingerprint(hashes.SHA256()).hex(":")
+    click.echo(f"subject:     {cert.subject.rfc4514_string()}")
+    click.echo(f"issuer:      {cert.issuer.rfc4514_string()}")
+    click.echo(
+        f"valid:       {cert.not_valid_before_utc.isoformat()} to "
+        f"{cert.not_valid_after_utc.isoformat()}"
+    )
+    click.echo(f"SHA-256:     {fingerprint}")
+    click.echo(f"certificate: {files.certificate}")
+    click.echo(f"key:         {files.key} (encrypted)")
+    click.echo(f"trust root:  {files.trust_root} (give this to whoever verifies reports)")
+    run_user_errors(lambda: check_validity(cert, now))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -95,3 +96,20 @@ def test_verify_of_a_missing_file_is_a_usage_error(cli_env: dict[str, str], tmp_
     done = run(cli_env, "reports", "verify", str(tmp_path / "nope.pdf"), *ADMIN)
     assert done.returncode == 2
     assert "does not exist" in done.stderr
+
+
+def test_certificate_command_creates_the_default_once_and_refuses_a_missing_one(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CTVAULT_")}
+    env["CTVAULT_DATA_DIR"] = str(tmp_path / "data")
+    first = ok(env, "reports", "certificate", password=None)
+    again = ok(env, "reports", "certificate", password=None)
+    assert first == again
+    assert "CN=ctvault report seal" in first
+    assert "root-ca.crt" in first
+    env["CTVAULT_REPORT_CERT"] = str(tmp_path / "absent.crt")
+    env["CTVAULT_REPORT_KEY"] = str(tmp_path / "absent.key")
+    missing = run(env, "reports", "certificate", password=None)
+    assert missing.returncode == 1
+    assert "absent.crt is missing" in missing.stderr
