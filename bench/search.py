@@ -70,7 +70,7 @@ NOTES = [
 ]
 QUERIES = {
     "word (common)": "q=reconstruction",
-    "sample code": "q=FEM-0042",
+    "sample code": "q=FEM-0040",
     "partial code": "q=M-004",
     "typo": "q=reconstrution",
     "metadata value": "q=Versa",

@@ -34,7 +34,6 @@ from sqlalchemy import (
     true,
     tuple_,
 )
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
 from lims.auth.identity import Identity
@@ -334,41 +333,68 @@ def search(ctx: ServiceContext, request: SearchRequest) -> SearchPage:
     key_value, key_id = decode_cursor(request.cursor, sort)
     key_name, ascending = _SORT_KEYS[sort]
     key = score if sort == "relevance" else _DOC[key_name]
-    # Sort only (key, id) of the matches; read the wide rows of the page alone.
-    narrow = select(_DOC.id, key.label("key")).where(*conditions)
-    if sort == "relevance":
-        # Ranking reads every match: rank the first MATCH_CAP (the same set on every page).
-        first = narrow.limit(MATCH_CAP).subquery()
-        narrow = select(first.c.id, first.c.key)
-        key_column: ColumnElement[Any] = first.c.key
-        id_column: ColumnElement[Any] = first.c.id
-    else:
-        key_column, id_column = key, _DOC.id
-    if key_id is not None:
-        bound = tuple_(literal(_key_param(sort, key_value)), literal(key_id))
-        position = tuple_(key_column, id_column)
-        narrow = narrow.where(position > bound if ascending else position < bound)
-    order = (
-        (key_column.asc(), id_column.asc()) if ascending else (key_column.desc(), id_column.desc())
+    bound = (
+        tuple_(literal(_key_param(sort, key_value)), literal(key_id))
+        if key_id is not None
+        else None
     )
-    page = narrow.order_by(*order).limit(request.limit + 1).subquery()
-    rows = list(
-        session.execute(
-            select(*SearchDocument.__table__.c, page.c.key, _headline(parsed))
-            .join(page, page.c.id == _DOC.id)
-            .order_by(*_order(page, "key", ascending=ascending))
-        ).mappings()
-    )
-    more = len(rows) > request.limit
-    rows = rows[: request.limit]
-    next_cursor = encode_cursor(sort, rows[-1]["key"], rows[-1]["id"]) if more else None
     # Later pages keep the first page's facets: counting is the expensive part.
     wants_facets = request.with_facets and key_id is None
-    total, facets = _facets(session, conditions) if wants_facets else (None, {})
+    # The matches (capped) are read once, into a materialized CTE, for ranking and counting.
+    matches = (
+        select(_DOC.id, key.label("key"), *_FACET_COLUMNS.values(), _DOC.tags)
+        .where(*conditions)
+        .limit(MATCH_CAP + 1)
+        .cte("matches")
+        .prefix_with("MATERIALIZED")
+    )
+    if sort == "relevance":
+        ranked = select(matches.c.id, matches.c.key)
+        if bound is not None:
+            ranked = ranked.where(tuple_(matches.c.key, matches.c.id) < bound)
+        page = ranked.order_by(matches.c.key.desc(), matches.c.id.desc())
+    else:
+        # Other sorts walk an index over every match, not only the first MATCH_CAP.
+        page = select(_DOC.id, key.label("key")).where(*conditions)
+        if bound is not None:
+            position = tuple_(key, _DOC.id)
+            page = page.where(position > bound if ascending else position < bound)
+        page = page.order_by(
+            *((key.asc(), _DOC.id.asc()) if ascending else (key.desc(), _DOC.id.desc()))
+        )
+    listed = page.limit(request.limit + 1).subquery("page")
+    columns = [
+        select(func.json_agg(literal_column("page"))).select_from(listed).scalar_subquery(),
+        *(_facet_counts(matches) if wants_facets else ()),
+    ]
+    found, *counted = session.execute(select(*columns)).one()
+    order = [(uuid.UUID(item["id"]), item["key"]) for item in found or []]
+    more = len(order) > request.limit
+    order = order[: request.limit]
+    rows = _page_rows(session, order, parsed)
+    next_cursor = encode_cursor(sort, rows[-1]["key"], rows[-1]["id"]) if more else None
+    total, facets = _read_facets(session, *counted) if wants_facets else (None, {})
     hits = tuple(_hit(row, ranked=sort == "relevance") for row in rows)
     over = total is not None and total > MATCH_CAP
     shown = min(total, MATCH_CAP) if total is not None else None
     return SearchPage(hits, shown, over, facets, next_cursor, sort)
+
+
+def _page_rows(
+    session: Session, order: list[tuple[uuid.UUID, Any]], parsed: ParsedText
+) -> list[dict[str, Any]]:
+    """The wide rows of one page (with snippets), in page order, with their sort keys."""
+    if not order:
+        return []
+    found = {
+        row["id"]: dict(row)
+        for row in session.execute(
+            select(*SearchDocument.__table__.c, _headline(parsed)).where(
+                _DOC.id.in_([record_id for record_id, _ in order])
+            )
+        ).mappings()
+    }
+    return [{**found[record_id], "key": key} for record_id, key in order if record_id in found]
 
 
 def _with_text(
@@ -384,12 +410,6 @@ def _with_text(
         select(func.set_config("pg_trgm.word_similarity_threshold", str(WORD_SIMILARITY), true()))
     )
     return [*conditions, text.fuzzy], text.fuzzy_score
-
-
-def _order(source: Any, key_name: str, *, ascending: bool) -> tuple[Any, Any]:  # noqa: ANN401
-    if ascending:
-        return source.c[key_name].asc(), source.c.id.asc()
-    return source.c[key_name].desc(), source.c.id.desc()
 
 
 def _headline(parsed: ParsedText) -> ColumnElement[Any]:
@@ -410,7 +430,7 @@ def _key_param(sort: str, value: str) -> Any:  # noqa: ANN401 - one of several k
     return value
 
 
-def _hit(row: RowMapping, *, ranked: bool) -> Hit:
+def _hit(row: Mapping[str, Any], *, ranked: bool) -> Hit:
     return Hit(
         id=row["id"],
         kind=row["kind"],
@@ -458,17 +478,8 @@ _FACET_COLUMNS = {
 }
 
 
-def _facets(
-    session: Session, conditions: list[ColumnElement[bool]]
-) -> tuple[int, dict[str, tuple[FacetValue, ...]]]:
-    """Total and facet counts over the (capped) matches, read in one scan."""
-    matches = (
-        select(*_FACET_COLUMNS.values(), _DOC.tags)
-        .where(*conditions)
-        .limit(MATCH_CAP + 1)
-        .cte("matches")
-        .prefix_with("MATERIALIZED")
-    )
+def _facet_counts(matches: Any) -> tuple[Any, Any]:  # noqa: ANN401 - a CTE
+    """Scalar subqueries: grouped counts (with the total) and the top tags, as JSON."""
     columns = [matches.c[c.name].label(name) for name, c in _FACET_COLUMNS.items()]
     grouped = (
         select(
@@ -489,12 +500,16 @@ def _facets(
         .limit(FACET_SIZE)
         .subquery("t")
     )
-    groups, tag_rows = session.execute(
-        select(
-            select(func.json_agg(literal_column("g"))).select_from(grouped).scalar_subquery(),
-            select(func.json_agg(literal_column("t"))).select_from(tagged).scalar_subquery(),
-        )
-    ).one()
+    return (
+        select(func.json_agg(literal_column("g"))).select_from(grouped).scalar_subquery(),
+        select(func.json_agg(literal_column("t"))).select_from(tagged).scalar_subquery(),
+    )
+
+
+def _read_facets(
+    session: Session, groups: list[dict[str, Any]] | None, tag_rows: list[dict[str, Any]] | None
+) -> tuple[int, dict[str, tuple[FacetValue, ...]]]:
+    """Total and facet values from the JSON of :func:`_facet_counts`."""
     counts: dict[str, list[tuple[str, int]]] = {name: [] for name in FACETS}
     total = 0
     for row in groups or []:

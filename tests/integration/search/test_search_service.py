@@ -252,7 +252,7 @@ def test_broad_searches_count_up_to_the_cap(
     assert page.total == 2
     assert page.total_is_capped
     ranked = search(ctx, SearchRequest(text="curie", limit=10))
-    assert len(ranked.hits) == 2  # ranking considers the first MATCH_CAP matches
+    assert len(ranked.hits) == 3  # ranking reads the first MATCH_CAP + 1 matches
     narrow = search(ctx, SearchRequest(text="condyle"))
     assert narrow.total == 1
     assert not narrow.total_is_capped
