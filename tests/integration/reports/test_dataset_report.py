@@ -9,9 +9,15 @@ import pytest
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from sqlalchemy import select
 
+from audit.chain import format_time
+from lims.auth.roles import Role
 from lims.models import Notification, Report, ReportRequest, VersionDerivative
-from lims.services import reports
+from lims.services import reports, signing
 from lims.services.changes import amend_metadata
+from processing import context as job_context
+from reports.generation import generate_report
+from tests.conftest import as_user
+from tests.factories import DEFAULT_PASSWORD, make_user
 from tests.integration.reports.conftest import (
     embedded_fonts,
     events,
@@ -107,3 +113,32 @@ def test_amended_record_shows_the_marker_on_every_page(ctx, worker, ingest):
     assert "voxel_size_um" in pages[0]
     assert "1.5" in pages[0]
     assert str(first.id) in "".join(pages)  # lineage lists the first version
+
+
+@pytest.mark.req("P11-20", "P11-21")
+def test_dataset_report_prints_the_verification_signature(ctx, resources, worker, ingest):
+    version = ingest()
+    checker = make_user(ctx.uow, "rfeynman", display_name="Richard Feynman", roles={Role.REVIEWER})
+    signature = signing.sign(
+        as_user(resources, ctx.uow, checker),
+        "dataset_version",
+        str(version.id),
+        "verified",
+        DEFAULT_PASSWORD,
+    )
+    report = _generate(ctx, worker, str(version.id))
+    flat = re.sub(r"\s+", "", pdf_text(stored_pdf(ctx, report)))
+    row = f"{signature.printed_name}{format_time(signature.signed_at)}verified"
+    assert re.sub(r"\s+", "", row) in flat
+
+
+def test_running_the_job_twice_files_one_report(ctx, resources, worker, ingest):
+    version = ingest()
+    request = reports.request_report(ctx, "dataset", str(version.id))
+    ctx.uow.commit()
+    job_resources = job_context.resources()
+    assert generate_report(job_resources, request.id) == "done"
+    assert generate_report(job_resources, request.id) == "skipped"
+    worker.work(burst=True)  # the queued job finds nothing left to do
+    ctx.uow.session.expire_all()
+    assert len(reports.reports_of(ctx, "dataset_version", str(version.id)).reports) == 1
