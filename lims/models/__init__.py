@@ -8,7 +8,6 @@ from lims.models.notes import Note
 from lims.models.notifications import Notification
 from lims.models.projects import Project, Sample
 from lims.models.reports import Report, ReportRequest
-from lims.models.reports import Report, ReportRequest
 from lims.models.retirements import Retirement
 from lims.models.runs import (
     ProcessingStep,
@@ -34,8 +33,6 @@ __all__ = [
     "PasswordHistory",
     "ProcessingStep",
     "Project",
-    "Report",
-    "ReportRequest",
     "Report",
     "ReportRequest",
     "Retirement",
