@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import url_for
 from werkzeug.routing import BuildError
 
@@ -23,7 +25,8 @@ def record_link(notification: Notification) -> str | None:
     if page is None:
         return None
     endpoint, argument = page
+    values: dict[str, Any] = {argument: notification.object_id}
     try:
-        return url_for(endpoint, **{argument: notification.object_id})
+        return url_for(endpoint, **values)
     except BuildError:
         return None
