@@ -1,11 +1,11 @@
-"""The audit trail, for those who review it (auditors, reviewers, administrators)."""
+"""The audit trail for its reviewers, and the history of one record for anyone who sees it."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from flask import Response
 from pydantic import AwareDatetime, BaseModel, Field
@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from audit.query import AuditFilter, EventView
 from lims.services import audit_trail
 from lims.web import context
-from lims.web.api.pagination import PageQuery, decode_cursor, encode_cursor
+from lims.web.api.pagination import PageQuery, decode_cursor, encode_cursor, paginate
 from lims.web.api.parsing import parse_query, render
 from lims.web.api.problems import RequestError
 from lims.web.api.routing import operation
@@ -106,3 +106,23 @@ def list_events() -> Response:
     after = offset + len(events)
     cursor = encode_cursor(scope, (after, snapshot.isoformat())) if after < total else None
     return render(Page[EventOut](items=[EventOut.of(e) for e in events], next_cursor=cursor))
+
+
+class HistoryQuery(PageQuery):
+    """The record whose history to list."""
+
+    object_type: Literal["project", "sample", "dataset", "dataset_version", "version_file"]
+    object_id: uuid.UUID
+
+
+@operation("/history", tag=TAG, response=Page[EventOut], query=HistoryQuery, errors=(400, 404, 422))
+def record_history() -> Response:
+    """Who did what to one record you may see, when and why, oldest first."""
+    query = parse_query(HistoryQuery)
+    found = audit_trail.record_history(
+        context.service_context(), query.object_type, str(query.object_id)
+    )
+    items, cursor = paginate(
+        found, lambda e: (e.seq,), query, f"history:{query.object_type}:{query.object_id}"
+    )
+    return render(Page[EventOut](items=[EventOut.of(e) for e in items], next_cursor=cursor))

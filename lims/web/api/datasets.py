@@ -10,7 +10,7 @@ from flask import Response, url_for
 from pydantic import BaseModel
 
 from lims.models import Dataset, DatasetVersion
-from lims.services import catalogue
+from lims.services import catalogue, changes
 from lims.web import context
 from lims.web.api.pagination import PageQuery, paginate
 from lims.web.api.parsing import parse_query, render
@@ -70,13 +70,17 @@ class DatasetOut(BaseModel):
     created_at: dt.datetime
     version_count: int
     latest_version: VersionOut | None
+    retired: bool
     url: str
     versions_url: str
 
     @classmethod
-    def of(cls, dataset: Dataset, latest: DatasetVersion | None, count: int) -> DatasetOut:
+    def of(
+        cls, dataset: Dataset, latest: DatasetVersion | None, count: int, *, retired: bool
+    ) -> DatasetOut:
         """The API view of a dataset."""
         return cls(
+            retired=retired,
             id=dataset.id,
             sample_id=dataset.sample_id,
             project_id=dataset.sample.project_id,
@@ -100,16 +104,21 @@ class DatasetOut(BaseModel):
 def list_datasets(sample_id: uuid.UUID) -> Response:
     """The datasets of a sample, by name, each with its latest version."""
     page = parse_query(PageQuery)
-    found = catalogue.list_datasets(context.service_context(), sample_id)
+    ctx = context.service_context()
+    found = catalogue.list_datasets(ctx, sample_id)
     items, cursor = paginate(
         found,
         lambda s: (s.dataset.name.lower(), str(s.dataset.id)),
         page,
         f"datasets:{sample_id}",
     )
+    retired = changes.retirements_of(ctx, "dataset", [s.dataset.id for s in items])
     return render(
         Page[DatasetOut](
-            items=[DatasetOut.of(s.dataset, s.latest, s.version_count) for s in items],
+            items=[
+                DatasetOut.of(s.dataset, s.latest, s.version_count, retired=s.dataset.id in retired)
+                for s in items
+            ],
             next_cursor=cursor,
         )
     )
@@ -118,9 +127,11 @@ def list_datasets(sample_id: uuid.UUID) -> Response:
 @operation("/datasets/<uuid:dataset_id>", tag=TAG, response=DatasetOut, errors=(404,))
 def get_dataset(dataset_id: uuid.UUID) -> Response:
     """One dataset with its latest version."""
-    dataset = catalogue.get_dataset(context.service_context(), dataset_id)
+    ctx = context.service_context()
+    dataset = catalogue.get_dataset(ctx, dataset_id)
     latest = dataset.versions[-1] if dataset.versions else None
-    return render(DatasetOut.of(dataset, latest, len(dataset.versions)))
+    retired = changes.retirement_of(ctx, "dataset", dataset.id) is not None
+    return render(DatasetOut.of(dataset, latest, len(dataset.versions), retired=retired))
 
 
 @operation(

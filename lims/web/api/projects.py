@@ -9,7 +9,7 @@ from flask import Response, url_for
 from pydantic import BaseModel, Field
 
 from lims.models import Project, Sample
-from lims.services import catalogue
+from lims.services import catalogue, changes
 from lims.web import context
 from lims.web.api.pagination import PageQuery, paginate
 from lims.web.api.parsing import parse_body, parse_query, render
@@ -30,13 +30,15 @@ class ProjectOut(BaseModel):
     is_gxp: bool
     created_by_id: uuid.UUID
     created_at: dt.datetime
+    retired: bool
     url: str
     samples_url: str
 
     @classmethod
-    def of(cls, project: Project) -> ProjectOut:
+    def of(cls, project: Project, *, retired: bool) -> ProjectOut:
         """The API view of a project."""
         return cls(
+            retired=retired,
             id=project.id,
             name=project.name,
             description=project.description,
@@ -57,13 +59,15 @@ class SampleOut(BaseModel):
     description: str
     created_by_id: uuid.UUID
     created_at: dt.datetime
+    retired: bool
     url: str
     datasets_url: str
 
     @classmethod
-    def of(cls, sample: Sample) -> SampleOut:
+    def of(cls, sample: Sample, *, retired: bool) -> SampleOut:
         """The API view of a sample."""
         return cls(
+            retired=retired,
             id=sample.id,
             project_id=sample.project_id,
             name=sample.name,
@@ -90,9 +94,14 @@ def _name_key(record: Project | Sample) -> tuple[str, str]:
 def list_projects() -> Response:
     """The projects you may see, by name."""
     page = parse_query(PageQuery)
-    found = catalogue.list_projects(context.service_context())
-    items, cursor = paginate(found, _name_key, page, "projects")
-    return render(Page[ProjectOut](items=[ProjectOut.of(p) for p in items], next_cursor=cursor))
+    ctx = context.service_context()
+    items, cursor = paginate(catalogue.list_projects(ctx), _name_key, page, "projects")
+    retired = changes.retirements_of(ctx, "project", [p.id for p in items])
+    return render(
+        Page[ProjectOut](
+            items=[ProjectOut.of(p, retired=p.id in retired) for p in items], next_cursor=cursor
+        )
+    )
 
 
 @operation(
@@ -110,13 +119,16 @@ def create_project() -> Response:
     project = catalogue.create_project(
         context.service_context(), name=new.name, description=new.description
     )
-    return render(ProjectOut.of(project), CREATED)
+    return render(ProjectOut.of(project, retired=False), CREATED)
 
 
 @operation("/projects/<uuid:project_id>", tag=TAG, response=ProjectOut, errors=(404,))
 def get_project(project_id: uuid.UUID) -> Response:
     """One project."""
-    return render(ProjectOut.of(catalogue.get_project(context.service_context(), project_id)))
+    ctx = context.service_context()
+    project = catalogue.get_project(ctx, project_id)
+    retired = changes.retirement_of(ctx, "project", project.id) is not None
+    return render(ProjectOut.of(project, retired=retired))
 
 
 @operation(
@@ -129,9 +141,15 @@ def get_project(project_id: uuid.UUID) -> Response:
 def list_samples(project_id: uuid.UUID) -> Response:
     """The samples of a project, by name."""
     page = parse_query(PageQuery)
-    found = catalogue.list_samples(context.service_context(), project_id)
+    ctx = context.service_context()
+    found = catalogue.list_samples(ctx, project_id)
     items, cursor = paginate(found, _name_key, page, f"samples:{project_id}")
-    return render(Page[SampleOut](items=[SampleOut.of(s) for s in items], next_cursor=cursor))
+    retired = changes.retirements_of(ctx, "sample", [s.id for s in items])
+    return render(
+        Page[SampleOut](
+            items=[SampleOut.of(s, retired=s.id in retired) for s in items], next_cursor=cursor
+        )
+    )
 
 
 @operation(
@@ -151,10 +169,13 @@ def create_sample(project_id: uuid.UUID) -> Response:
     sample = catalogue.create_sample(
         ctx, project_name=project.name, name=new.name, description=new.description
     )
-    return render(SampleOut.of(sample), CREATED)
+    return render(SampleOut.of(sample, retired=False), CREATED)
 
 
 @operation("/samples/<uuid:sample_id>", tag=TAG, response=SampleOut, errors=(404,))
 def get_sample(sample_id: uuid.UUID) -> Response:
     """One sample."""
-    return render(SampleOut.of(catalogue.get_sample(context.service_context(), sample_id)))
+    ctx = context.service_context()
+    sample = catalogue.get_sample(ctx, sample_id)
+    retired = changes.retirement_of(ctx, "sample", sample.id) is not None
+    return render(SampleOut.of(sample, retired=retired))

@@ -7,6 +7,9 @@ import hashlib
 import pytest
 
 from lims.auth.identity import Identity
+from lims.db.uow import UnitOfWork
+from lims.runtime.resources import Resources
+from lims.services import changes
 from tests.integration.api.conftest import Api, Catalogue
 
 
@@ -29,7 +32,7 @@ def test_walk_the_catalogue_from_projects_to_file_bytes(api: Api, catalogue: Cat
     assert latest["number"] == 1
     assert latest["reason"] == "acquired on Zeiss Versa"
     assert latest["metadata"]["instrument"] == "Zeiss Versa 620"
-    assert latest["author"] == "Mcurie (mcurie)" or "mcurie" in latest["author"]
+    assert latest["author"] == "Marie Curie (mcurie)"
 
     dataset = api.get(datasets[0]["url"]).get_json()
     assert dataset["version_count"] == 1
@@ -86,3 +89,40 @@ def test_notes_added_and_listed(api: Api, catalogue: Catalogue) -> None:
         "/api/v1/notes", object_type="sample", object_id=str(catalogue.sample_id)
     ).get_json()
     assert [n["body"] for n in listed["items"]] == ["cracked"]
+
+
+def test_retired_records_say_so(
+    api: Api, catalogue: Catalogue, resources: Resources, uow: UnitOfWork, scientist: Identity
+) -> None:
+    sample_url = f"/api/v1/samples/{catalogue.sample_id}"
+    assert api.get(sample_url).get_json()["retired"] is False
+    changes.retire(
+        resources.service_context(uow, scientist),
+        "sample",
+        catalogue.sample_id,
+        reason="cell destroyed in test",
+    )
+    uow.commit()
+    assert api.get(sample_url).get_json()["retired"] is True
+    listed = api.get(f"/api/v1/projects/{catalogue.project_id}/samples").get_json()["items"]
+    assert [(s["name"], s["retired"]) for s in listed] == [("Cell 7", True)]
+    project = api.get(f"/api/v1/projects/{catalogue.project_id}").get_json()
+    assert project["retired"] is False
+
+
+@pytest.mark.req("A11-11")
+def test_a_records_history_for_anyone_who_sees_it(
+    api: Api,
+    api_for,
+    outsider: Identity,
+    catalogue: Catalogue,  # type: ignore[no-untyped-def]
+) -> None:
+    params = {"object_type": "sample", "object_id": str(catalogue.sample_id)}
+    history = api.get("/api/v1/history", **params)
+    assert history.status_code == 200, history.get_data(as_text=True)
+    events = history.get_json()["items"]
+    assert events[0]["action"] == "sample.create"
+    assert events[0]["changes"]["name"] == [None, "Cell 7"]
+    assert events[0]["actor_name"] == "Marie Curie (mcurie)"
+    hidden = api_for(outsider).get("/api/v1/history", **params)
+    assert hidden.status_code == 404
