@@ -15,7 +15,7 @@ from lims.cli._runtime import login, open_resources, run_user_errors, user_optio
 from lims.cli.signatures import signer_login
 from lims.errors import UserError
 from lims.runtime.resources import Resources
-from lims.services import runs, signing, workflows
+from lims.services import runs, step_validation, workflows
 from lims.services.context import ServiceContext
 from processing import replay as replay_module
 from processing.context import JobResources
@@ -137,7 +137,7 @@ def step_state(
         with resources.unit_of_work() as uow:
             ctx = resources.service_context(uow, identity)
             signature = run_user_errors(
-                lambda: signing.change_step_state(
+                lambda: step_validation.change_step_state(
                     ctx,
                     name,
                     version,

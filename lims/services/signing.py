@@ -15,22 +15,24 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import select
-
-from audit import AuditEvent, EventDraft
-from lims.errors import AuthenticationError, ConflictError, PermissionDeniedError, UserError
+from audit import EventDraft
+from lims.errors import ConflictError, UserError
 from lims.models import Signature
 from lims.models.signatures import MEANINGS
-from lims.models.users import normalize_username
-from lims.services import login, workflows
+from lims.services import login
 from lims.services.access import check_visible
 from lims.services.context import ServiceContext
+from lims.services.signer_checks import (
+    Attempt,
+    acknowledging,
+    reauthenticate,
+    record_acknowledgement,
+)
 from lims.settings import Settings
 from signatures import records, registry
 from signatures.keys import load_or_create_kek
 from signatures.registry import SignableRecord
 from signatures.sealing import seal
-from signatures.statement import STATEMENT_SHA256, STATEMENT_VERSION
 from signatures.verify import Verdict, signatures_of, verify_signatures
 
 AfterSign = Callable[[ServiceContext, SignableRecord, Signature], None]
@@ -67,42 +69,11 @@ def kek(settings: Settings) -> bytes:
     return load_or_create_kek(kek_path(settings))
 
 
-def has_acknowledged(ctx: ServiceContext) -> bool:
-    """Whether the caller has acknowledged the current signature-accountability statement."""
-    identity = ctx.require_identity()
-    found = ctx.uow.session.scalar(
-        select(AuditEvent.seq)
-        .where(
-            AuditEvent.action == "signature.acknowledge",
-            AuditEvent.actor_id == identity.user_id,
-            AuditEvent.object_id == STATEMENT_SHA256,
-        )
-        .limit(1)
-    )
-    return found is not None
-
-
 def preview(ctx: ServiceContext, record_type: str, record_id: str) -> SignableRecord:
     """The record as the sign dialog shows it (what is signed, its digest)."""
     ctx.require_identity()
     ensure_record_types()
     return registry.load(ctx.uow.session, record_type, record_id)
-
-
-def _refuse(  # noqa: PLR0917 - always called with the same five facts in order
-    ctx: ServiceContext,
-    record_type: str,
-    record_id: str,
-    meaning: str,
-    error: UserError,
-    action: str = "signature.refused",
-) -> UserError:
-    ctx.uow.rollback()
-    ctx.audit(
-        EventDraft(action, record_type, record_id[:100], {"meaning": meaning}, reason=str(error))
-    )
-    ctx.uow.commit()
-    return error
 
 
 def refuse_request(
@@ -112,77 +83,7 @@ def refuse_request(
 
     Audited like every refused attempt. Raises ``error``.
     """
-    raise _refuse(ctx, record_type, record_id, meaning, error)
-
-
-def _reauthenticate(
-    ctx: ServiceContext,
-    *,
-    record_type: str,
-    record_id: str,
-    meaning: str,
-    password: str,
-    user_id: str | None,
-    user_id_required: bool,
-    directory: login.Directory | None,
-) -> None:
-    identity = ctx.require_identity()
-    if identity.via_token:
-        raise _refuse(
-            ctx,
-            record_type,
-            record_id,
-            meaning,
-            PermissionDeniedError("an API token cannot sign; sign in person with your password"),
-        )
-    typed = (user_id or "").strip()
-    if user_id_required and not typed:
-        raise _refuse(
-            ctx,
-            record_type,
-            record_id,
-            meaning,
-            AuthenticationError("the first signature of a session needs your user id too"),
-        )
-    if typed and normalize_username(typed) != normalize_username(identity.username):
-        raise _refuse(
-            ctx,
-            record_type,
-            record_id,
-            meaning,
-            PermissionDeniedError("you can only sign as yourself: the user id is not yours"),
-        )
-    context = {**{k: str(v) for k, v in identity.context.items()}, "purpose": "signature"}
-    try:
-        result = login.authenticate(
-            ctx.uow,
-            ctx.settings,
-            username=identity.username,
-            password=password,
-            context=context,
-            directory=directory,
-        )
-    except AuthenticationError as exc:
-        error = AuthenticationError(f"signature not recorded: {exc}")
-        raise _refuse(ctx, record_type, record_id, meaning, error, "signature.failure") from exc
-    if result.identity.user_id != identity.user_id:
-        raise _refuse(
-            ctx,
-            record_type,
-            record_id,
-            meaning,
-            PermissionDeniedError("you can only sign as yourself"),
-        )
-    if result.must_change_password:
-        raise _refuse(
-            ctx,
-            record_type,
-            record_id,
-            meaning,
-            PermissionDeniedError(
-                "set your own password before signing (a one-time password cannot sign)"
-            ),
-        )
+    raise Attempt(ctx, record_type, record_id, meaning).refuse(error)
 
 
 def sign(  # noqa: PLR0917 - the documented call shape: sign(ctx, type, id, meaning, password)
@@ -231,40 +132,22 @@ def sign(  # noqa: PLR0917 - the documented call shape: sign(ctx, type, id, mean
     ensure_record_types()
     ctx.require_identity()
     reason = reason.strip()
+    attempt = Attempt(ctx, record_type, record_id, meaning)
     try:
         kind, record = _precheck(ctx, record_type, record_id, meaning, reason, expected_digest)
-        acknowledging = _acknowledgement(
+        acknowledge = acknowledging(
             ctx, required=require_acknowledgement, given=acknowledge_statement
         )
     except UserError as exc:
-        raise _refuse(ctx, record_type, record_id, meaning, exc) from None
-    _reauthenticate(
-        ctx,
-        record_type=record_type,
-        record_id=record_id,
-        meaning=meaning,
+        raise attempt.refuse(exc) from None
+    reauthenticate(
+        attempt,
         password=password,
         user_id=user_id,
         user_id_required=user_id_required,
         directory=directory,
     )
-    return _seal_locked(
-        ctx, kind, record, meaning=meaning, reason=reason, acknowledging=acknowledging
-    )
-
-
-def _acknowledgement(ctx: ServiceContext, *, required: bool, given: str | None) -> bool:
-    """True when this signature also records the statement's acknowledgement."""
-    if given is not None and given != STATEMENT_SHA256:
-        raise UserError("the accountability statement changed; read the current one")
-    if has_acknowledged(ctx):
-        return False
-    if required and given is None:
-        raise PermissionDeniedError(
-            "before your first signature, read and acknowledge the signature-accountability "
-            "statement"
-        )
-    return given is not None
+    return seal_checked(ctx, kind, record, meaning=meaning, reason=reason, acknowledge=acknowledge)
 
 
 def _precheck(  # noqa: PLR0917 - the arguments of sign, passed on
@@ -292,15 +175,19 @@ def _precheck(  # noqa: PLR0917 - the arguments of sign, passed on
     return kind, record
 
 
-def _seal_locked(
+def seal_checked(
     ctx: ServiceContext,
     kind: registry.RecordType,
     seen: SignableRecord,
     *,
     meaning: str,
     reason: str,
-    acknowledging: bool = False,
+    acknowledge: bool = False,
 ) -> Signature:
+    """Lock the record, check it again, seal it, run the hook, audit and commit.
+
+    For a signer already re-authenticated; ``seen`` is the record as they saw it.
+    """
     identity = ctx.require_identity()
     session = ctx.uow.session
     try:
@@ -310,16 +197,9 @@ def _seal_locked(
         if record.digest != seen.digest:
             raise ConflictError("the record changed while you were signing; review it again")
     except UserError as exc:
-        raise _refuse(ctx, seen.record_type, seen.record_id, meaning, exc) from None
-    if acknowledging:
-        ctx.audit(
-            EventDraft(
-                "signature.acknowledge",
-                "signature_statement",
-                STATEMENT_SHA256,
-                {"version": STATEMENT_VERSION, "sha256": STATEMENT_SHA256},
-            )
-        )
+        raise Attempt(ctx, seen.record_type, seen.record_id, meaning).refuse(exc) from None
+    if acknowledge:
+        record_acknowledgement(ctx)
     row = seal(session, kek(ctx.settings), record, identity, meaning=meaning, reason=reason)
     hook = _AFTER_SIGN.get(record.record_type)
     if hook is not None:
@@ -340,64 +220,6 @@ def _seal_locked(
     )
     ctx.uow.commit()
     return row
-
-
-def change_step_state(
-    ctx: ServiceContext,
-    name: str,
-    version: int,
-    *,
-    state: str,
-    reason: str,
-    password: str,
-    user_id: str | None = None,
-    user_id_required: bool = False,
-    directory: login.Directory | None = None,
-) -> Signature:
-    """Change a step version's validation state with the administrator's signature.
-
-    The state change, its audit event and the signature (meaning ``approved``, bound to
-    that audit event) commit together; a wrong password changes nothing.
-    """
-    ensure_record_types()
-    identity = ctx.require_identity()
-    record_id = f"{name} v{version}"
-    if not identity.is_admin:
-        raise _refuse(
-            ctx,
-            records.STEP_VALIDATION,
-            record_id,
-            "approved",
-            PermissionDeniedError("only an administrator may change a step's validation state"),
-        )
-    _reauthenticate(
-        ctx,
-        record_type=records.STEP_VALIDATION,
-        record_id=record_id,
-        meaning="approved",
-        password=password,
-        user_id=user_id,
-        user_id_required=user_id_required,
-        directory=directory,
-    )
-    try:
-        step = workflows.set_step_state(ctx, name, version, state=state, reason=reason)
-    except UserError as exc:
-        raise _refuse(ctx, records.STEP_VALIDATION, record_id, "approved", exc) from None
-    seq = ctx.uow.session.scalar(
-        select(AuditEvent.seq)
-        .where(
-            AuditEvent.object_type == "processing_step",
-            AuditEvent.object_id == str(step.id),
-            AuditEvent.action == "step.state_change",
-        )
-        .order_by(AuditEvent.seq.desc())
-        .limit(1)
-    )
-    record = registry.load(ctx.uow.session, records.STEP_VALIDATION, str(seq))
-    return _seal_locked(
-        ctx, registry.get(records.STEP_VALIDATION), record, meaning="approved", reason=reason
-    )
 
 
 def record_signatures(ctx: ServiceContext, record_type: str, record_id: str) -> list[Verdict]:

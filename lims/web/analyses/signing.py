@@ -15,7 +15,7 @@ from flask import flash, redirect, render_template, request, session
 from werkzeug.wrappers import Response as BaseResponse
 
 from lims.errors import AuthenticationError, UserError
-from lims.services import signing
+from lims.services import signer_checks, signing
 from lims.web import context
 from lims.web.errors import status_for
 from signatures import nonces
@@ -62,7 +62,7 @@ def _dialog(
         meaning_text=MEANING_TEXT.get(meaning, ""),
         nonce=nonce,
         need_user_id=not _epoch_open(),
-        statement=None if signing.has_acknowledged(ctx) else STATEMENT_TEXT,
+        statement=None if signer_checks.has_acknowledged(ctx) else STATEMENT_TEXT,
         statement_sha256=STATEMENT_SHA256,
         next_url=_next_url(),
         reason=request.form.get("reason", ""),

@@ -17,7 +17,7 @@ from lims.errors import (
     UserError,
 )
 from lims.models import Analysis, AnalysisRevision, Signature, User
-from lims.services import analyses, signing
+from lims.services import analyses, signer_checks, signing
 from signatures.statement import STATEMENT_SHA256
 from tests.factories import make_user
 from tests.integration.signatures.conftest import PASSWORD, Lab
@@ -275,7 +275,7 @@ def test_signing_is_blocked_until_the_statement_is_acknowledged(lab: Lab) -> Non
             acknowledge_statement="0" * 64,
         )
     assert _count(lab) == 0
-    assert not signing.has_acknowledged(ctx)
+    assert not signer_checks.has_acknowledged(ctx)
     signing.sign(
         ctx,
         "analysis",
@@ -285,5 +285,5 @@ def test_signing_is_blocked_until_the_statement_is_acknowledged(lab: Lab) -> Non
         require_acknowledgement=True,
         acknowledge_statement=STATEMENT_SHA256,
     )
-    assert signing.has_acknowledged(ctx)
+    assert signer_checks.has_acknowledged(ctx)
     assert _count(lab) == 1

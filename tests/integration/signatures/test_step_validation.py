@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from lims.errors import AuthenticationError, PermissionDeniedError, UserError
 from lims.models import Signature
-from lims.services import signature_admin, signing, workflows
+from lims.services import signature_admin, signing, step_validation, workflows
 from tests.integration.signatures.conftest import PASSWORD, Lab
 
 
@@ -23,7 +23,7 @@ def _signatures(lab: Lab) -> int:
 @pytest.mark.req("P11-20", "P11-22")
 def test_a_signed_state_change_commits_with_its_signature_and_verifies(lab: Lab) -> None:
     admin = lab.ctx(lab.admin)
-    row = signing.change_step_state(
+    row = step_validation.change_step_state(
         admin, "segment.otsu", 1, state="draft", reason="OQ re-run", password=PASSWORD
     )
     assert _state(lab) == "draft"
@@ -40,19 +40,19 @@ def test_a_signed_state_change_commits_with_its_signature_and_verifies(lab: Lab)
 def test_refused_state_changes_change_nothing(lab: Lab) -> None:
     admin = lab.ctx(lab.admin)
     with pytest.raises(AuthenticationError):
-        signing.change_step_state(
+        step_validation.change_step_state(
             admin, "segment.otsu", 1, state="draft", reason="OQ", password="wrong"
         )
     with pytest.raises(PermissionDeniedError, match="only an administrator"):
-        signing.change_step_state(
+        step_validation.change_step_state(
             lab.ctx(lab.reviewer), "segment.otsu", 1, state="draft", reason="OQ", password=PASSWORD
         )
     with pytest.raises(UserError, match="needs a reason"):
-        signing.change_step_state(
+        step_validation.change_step_state(
             admin, "segment.otsu", 1, state="draft", reason=" ", password=PASSWORD
         )
     with pytest.raises(UserError, match="no validation evidence"):
-        signing.change_step_state(
+        step_validation.change_step_state(
             admin, "measure.particles", 1, state="validated", reason="x", password=PASSWORD
         )
     assert _state(lab) == "validated"
