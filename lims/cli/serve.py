@@ -29,6 +29,8 @@ from lims.services import users
 from lims.settings import Settings
 from processing.worker import QUEUES
 from processing.worker import main as run_worker
+from reports.certificate import ensure_certificate
+from reports.errors import CertificateError
 
 _log = logging.getLogger(__name__)
 
@@ -64,6 +66,20 @@ def _password_box(username: str, password: str) -> str:
     border = "+" + "-" * (width + 2) + "+"
     body = [f"| {line.ljust(width)} |" for line in lines]
     return "\n".join([border, *body, border])
+
+
+def _ensure_report_seal(resources: Resources) -> None:
+    """Create the embedded default's report seal certificate on first start; warn if broken.
+
+    A missing configured certificate does not stop the product: report requests are refused
+    with the same message until it is fixed.
+    """
+    try:
+        files = ensure_certificate(resources.settings, resources.clock.now())
+    except CertificateError as exc:
+        click.echo(f"warning: PDF reports cannot be sealed: {exc}", err=True)
+        return
+    _log.info("report seal certificate: %s", files.certificate)
 
 
 def _bootstrap_admin(resources: Resources) -> None:
@@ -128,6 +144,7 @@ def serve(no_worker: bool) -> None:
             run_upgrade(settings.database_url)
             resources = build_resources(settings)
             _bootstrap_admin(resources)
+            _ensure_report_seal(resources)
             checkpointer = Checkpointer(resources)
             checkpointer.start()
             app = create_app(settings, resources)

@@ -199,6 +199,8 @@ def test_serve_embedded_lifecycle(data_dir: Path, started: list[Serve]) -> None:
     assert get(address + "login") == 200
     assert "CTVAULT_ADMIN_PASSWORD" in serve.output
     assert ADMIN_PASSWORD not in serve.output
+    seal = sorted(p.name for p in (data_dir / "keys" / "report-seal").iterdir())
+    assert {"seal.crt", "seal.key", "root-ca.crt"} <= set(seal), seal  # made at first start
 
     # a second command on the same data folder reuses the running embedded servers
     created = ctvault(
