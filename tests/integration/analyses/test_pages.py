@@ -283,3 +283,20 @@ def test_the_first_signature_needs_the_accountability_statement_acknowledged(
     second = lab.draft("second")
     text, _ = _dialog(author, f"/sign/analysis/{lab.revision_id(second)}", "authored")
     assert "I am accountable and responsible" not in text
+
+
+@pytest.mark.req("P11-22", "A11-18")
+def test_a_reviewer_whose_dialog_went_stale_gets_a_conflict(app: Flask, lab: Lab) -> None:
+    analysis = lab.draft()
+    revision = lab.revision_id(analysis)
+    signing.sign(lab.ctx(lab.author), "analysis", revision, "authored", PASSWORD)
+    path = f"/sign/analysis/{revision}"
+    late = _client(app, lab.qa.username)
+    _text, stale = _dialog(late, path, "reviewed")
+    first = _client(app, lab.reviewer.username)
+    assert _sign(first, path, "reviewed", user_id="rfeynman", password=PASSWORD).status_code == 302
+    form = {**stale, "meaning": "reviewed", "user_id": "lmeitner", "password": PASSWORD}
+    response = late.post(path, data={**form, "acknowledge": STATEMENT_SHA256})
+    assert response.status_code == 409
+    assert "this analysis is reviewed" in response.get_data(as_text=True)
+    assert _status(lab, analysis) == "reviewed"
