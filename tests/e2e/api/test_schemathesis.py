@@ -25,7 +25,7 @@ from lims.services.ingest import IngestTarget, ingest_path
 from tests.factories import as_project_admin, make_user, write_volume
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-EXAMPLES = 20
+EXAMPLES = 15
 
 
 @dataclasses.dataclass(frozen=True)
