@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from lims.errors import UserError
 from lims.services import changes, tags
@@ -256,3 +259,19 @@ def test_broad_searches_count_up_to_the_cap(
     narrow = search(ctx, SearchRequest(text="condyle"))
     assert narrow.total == 1
     assert not narrow.total_is_capped
+
+
+@hypothesis_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=st.text(max_size=120), sort=st.sampled_from(["", "name", "newest", "size"]))
+def test_any_text_gives_results_or_a_clear_refusal(
+    ctx: ServiceContext, data: Catalogue, text: str, sort: str
+) -> None:
+    try:
+        request = request_from_params({"q": [text], "sort": [sort]})
+    except UserError:
+        return
+    page = search(ctx, request)
+    assert page.total is not None
+    assert all(hit.project_id in {data.bone, data.battery} for hit in page.hits)
