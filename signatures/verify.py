@@ -20,7 +20,7 @@ from lims.errors import UserError
 from lims.models import Signature
 from signatures.keys import public_keys
 from signatures.manifest import Manifest, parse_manifest
-from signatures.registry import get
+from signatures.registry import SignableRecord, get
 
 VALID = "valid"
 BROKEN = "broken"
@@ -75,15 +75,30 @@ def _seal_problems(row: Signature, keys: dict[str, Ed25519PublicKey]) -> list[st
     return problems
 
 
-def verify_one(session: Session, row: Signature, keys: dict[str, Ed25519PublicKey]) -> Verdict:
-    """Verify one signature against the keys and the record as it is now."""
-    problems = _seal_problems(row, keys)
+def _load(session: Session, record_type: str, record_id: str) -> SignableRecord | str:
     try:
-        record = get(row.record_type).load(session, row.record_id)
+        record = get(record_type).load(session, record_id)
     except UserError as exc:
-        record, problems = None, [*problems, str(exc)]
+        return str(exc)
+    return record if record is not None else f"{record_type} {record_id} no longer exists"
+
+
+def verify_one(
+    session: Session,
+    row: Signature,
+    keys: dict[str, Ed25519PublicKey],
+    record: SignableRecord | str | None = None,
+) -> Verdict:
+    """Verify one signature against the keys and the record as it is now.
+
+    ``record`` is the record already loaded (or why it cannot be), to share between the
+    signatures of one record.
+    """
+    problems = _seal_problems(row, keys)
     if record is None:
-        problems.append(f"{row.record_type} {row.record_id} no longer exists")
+        record = _load(session, row.record_type, row.record_id)
+    if isinstance(record, str):
+        problems.append(record)
     elif record.digest != row.content_sha256:
         problems.append(
             f"the record's content changed since signing (now {record.digest[:12]}…, "
@@ -93,10 +108,14 @@ def verify_one(session: Session, row: Signature, keys: dict[str, Ed25519PublicKe
 
 
 def verify_signatures(session: Session, rows: Iterable[Signature]) -> Iterator[Verdict]:
-    """Verify each of ``rows``."""
+    """Verify each of ``rows`` (each record is loaded once)."""
     keys = public_keys(session)
+    records: dict[tuple[str, str], SignableRecord | str] = {}
     for row in rows:
-        yield verify_one(session, row, keys)
+        key = (row.record_type, row.record_id)
+        if key not in records:
+            records[key] = _load(session, *key)
+        yield verify_one(session, row, keys, records[key])
 
 
 def verify_all(session: Session) -> Iterator[Verdict]:
