@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from audit import EventDraft
+from lims.auth.roles import Permission
 from lims.errors import ConflictError, UserError
 from lims.models import Signature
 from lims.models.signatures import MEANINGS
@@ -70,10 +71,17 @@ def kek(settings: Settings) -> bytes:
 
 
 def preview(ctx: ServiceContext, record_type: str, record_id: str) -> SignableRecord:
-    """The record as the sign dialog shows it (what is signed, its digest)."""
+    """The record as the sign dialog shows it (what is signed, its digest).
+
+    Raises:
+        NotFoundError: no such record, or one in a project the caller cannot see.
+    """
     ctx.require_identity()
     ensure_record_types()
-    return registry.load(ctx.uow.session, record_type, record_id)
+    record = registry.load(ctx.uow.session, record_type, record_id)
+    if record.project_id is not None:
+        check_visible(ctx, record.project_id, registry.get(record_type).label)
+    return record
 
 
 def refuse_request(
@@ -247,7 +255,10 @@ def allowed_meanings(ctx: ServiceContext, record_type: str, record_id: str) -> l
     ensure_record_types()
     kind = registry.get(record_type)
     record = kind.load(ctx.uow.session, record_id)
-    if record is None:
+    if record is None or (
+        record.project_id is not None
+        and not identity.can(Permission.CATALOGUE_READ, record.project_id)
+    ):
         return []
     allowed = []
     for meaning in sorted(kind.meanings):

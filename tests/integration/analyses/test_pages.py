@@ -12,10 +12,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from audit import AuditEvent
+from lims.auth.roles import Role
 from lims.models import Analysis, Signature
-from lims.services import signing
+from lims.services import catalogue, signing
 from lims.web.analyses.signing import EPOCH_KEY, EPOCH_MAX_S
 from signatures.statement import STATEMENT_SHA256
+from tests.factories import make_user
 from tests.integration.signatures.conftest import PASSWORD, Lab
 from tests.integration.web.conftest import log_in
 
@@ -300,3 +302,17 @@ def test_a_reviewer_whose_dialog_went_stale_gets_a_conflict(app: Flask, lab: Lab
     assert response.status_code == 409
     assert "this analysis is reviewed" in response.get_data(as_text=True)
     assert _status(lab, analysis) == "reviewed"
+
+
+def test_the_sign_dialog_of_another_projects_record_is_not_found(app: Flask, lab: Lab) -> None:
+    revision = lab.revision_id(lab.draft())
+    other = catalogue.create_project(lab.ctx(lab.admin), name="Other lab")
+    lab.uow.commit()
+    make_user(lab.uow, "outsider", roles=set(), project_roles={other.id: {Role.REVIEWER}})
+    client = _client(app, "outsider")
+    for path in (f"/sign/analysis/{revision}", f"/sign/dataset_version/{lab.version.id}"):
+        response = client.get(f"{path}?meaning=reviewed")
+        assert response.status_code == 404, response.status_code
+        assert "Porosity" not in response.get_data(as_text=True)
+        assert "scan-001" not in response.get_data(as_text=True)
+    assert client.get(f"/analyses/{lab.draft('second').id}").status_code == 404
