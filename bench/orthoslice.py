@@ -14,7 +14,9 @@ level 0 (S x S, the screen resolution of a 1024³ volume) are timed:
 
 warm (file in the page cache, each plane in a chunk layer not read before, new handle) and
 cold (file evicted with ``POSIX_FADV_DONTNEED``), against the XY plane of the raw memmap in
-the same run. Everything is created under ``--dir`` and removed at the end.
+the same run. The CPU time of the process (all threads) per warm plane is shown too: wall
+time far above it is other processes taking the CPUs. Everything is created under ``--dir``
+and removed at the end.
 """
 
 from __future__ import annotations
@@ -42,12 +44,16 @@ from lims.storage.arrays import CanonicalArray
 AXES = {"z": "XY", "y": "XZ", "x": "YZ"}
 
 
+CPU: list[float] = []  # CPU seconds (all threads) of every warm read, for the load check
+
+
 def _plane(path: Path, axis: str, index: int, *, render: bool) -> float:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with CanonicalArray(path) as array:
         plane = array.plane(axis, index, 0)  # type: ignore[arg-type]
     if render:
         tiles.encode(imageserver.display(plane, (0.0, 40000.0)), "jpg")
+    CPU.append(time.process_time() - cpu)
     return time.perf_counter() - start
 
 
@@ -83,26 +89,34 @@ def main() -> None:
             f"\n{size}³ uint16: canonical {path.stat().st_size / 1e6:.0f} MB built in"
             f" {built['s']:.1f} s; level-0 planes of {size} x {size}, ms, median (runs)\n"
         )
-        print("| plane | read warm | read cold | read + JPEG warm | read + JPEG cold |")
-        print("| --- | ---: | ---: | ---: | ---: |")
+        print(
+            "| plane | read warm | read cold | read + JPEG warm | read + JPEG cold"
+            " | CPU ms, warm (read / + JPEG) |"
+        )
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
         indexes = [(64 * k + 5) % size for k in range(2 * runs + 1)]
         _plane(path, "z", indexes[0], render=False)  # page cache and pool warm
         for axis, name in AXES.items():
-            cells = []
+            cells, cpu_ms = [], {}
             for render in (False, True):
+                CPU.clear()
                 warm = [_plane(path, axis, i, render=render) for i in indexes[1 : runs + 1]]
+                cpu_ms[render] = statistics.median(CPU) * 1000
                 cold = []
                 for i in indexes[runs + 1 : runs + 4]:
                     evict(path)
                     cold.append(_plane(path, axis, i, render=render))
                 cells += [_ms(warm), _ms(cold)]
-            print(f"| {name} ({axis}) | {cells[0]} | {cells[1]} | {cells[2]} | {cells[3]} |")
+            print(
+                f"| {name} ({axis}) | {cells[0]} | {cells[1]} | {cells[2]} | {cells[3]} "
+                f"| {cpu_ms[False]:.0f} / {cpu_ms[True]:.0f} |"
+            )
         warm = [_raw_xy(raw, size, i) for i in indexes[1 : runs + 1]]
         cold = []
         for i in indexes[runs + 1 : runs + 4]:
             evict(raw)
             cold.append(_raw_xy(raw, size, i))
-        print(f"| raw memmap XY | {_ms(warm)} | {_ms(cold)} | - | - |")
+        print(f"| raw memmap XY | {_ms(warm)} | {_ms(cold)} | - | - | - |")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
