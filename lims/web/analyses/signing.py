@@ -8,15 +8,13 @@ kept in the server-side session and ends with it.
 
 from __future__ import annotations
 
-import time
-from urllib.parse import urlsplit
-
 from flask import flash, redirect, render_template, request, session
 from werkzeug.wrappers import Response as BaseResponse
 
 from lims.errors import AuthenticationError, UserError
 from lims.services import signer_checks, signing
 from lims.web import context
+from lims.web.auth.guard import safe_next
 from lims.web.errors import status_for
 from signatures import nonces
 from signatures.statement import STATEMENT_SHA256, STATEMENT_TEXT
@@ -37,13 +35,16 @@ Page = tuple[str, int]
 def _epoch_open() -> bool:
     last = session.get(EPOCH_KEY)
     limit = min(EPOCH_MAX_S, context.resources().settings.session_idle_minutes * 60)
-    return isinstance(last, float) and time.time() - last < limit
+    return isinstance(last, float) and _now() - last < limit
 
 
 def _next_url() -> str:
-    target = request.values.get("next", "")
-    parts = urlsplit(target)
-    return target if target.startswith("/") and not parts.netloc and not parts.scheme else "/"
+    # Backslashes count as slashes in browsers: "/\\evil.example" would leave the site.
+    return safe_next(request.values.get("next", "").replace("\\", "/")) or "/"
+
+
+def _now() -> float:
+    return context.resources().clock.now().timestamp()
 
 
 def _dialog(
@@ -53,7 +54,7 @@ def _dialog(
     record = signing.preview(ctx, record_type, record_id)
     meaning = request.values.get("meaning", "")
     nonce = nonces.issue(
-        session, record_type=record_type, record_id=record_id, digest=record.digest, now=time.time()
+        session, record_type=record_type, record_id=record_id, digest=record.digest, now=_now()
     )
     page = render_template(
         "analyses/sign.html",
@@ -87,7 +88,7 @@ def sign_post(record_type: str, record_id: str) -> Page | BaseResponse:
         record_type=record_type,
         record_id=record_id,
         digest=digest,
-        now=time.time(),
+        now=_now(),
     )
     password = request.form.get("password", "")
     try:
@@ -112,6 +113,6 @@ def sign_post(record_type: str, record_id: str) -> Page | BaseResponse:
         )
     except UserError as exc:
         return _dialog(record_type, record_id, error=str(exc), status=status_for(exc))
-    session[EPOCH_KEY] = time.time()
+    session[EPOCH_KEY] = _now()
     flash(f"Signed as {row.meaning} by {row.printed_name}.", "success")
     return redirect(_next_url())

@@ -316,3 +316,14 @@ def test_the_sign_dialog_of_another_projects_record_is_not_found(app: Flask, lab
         assert "Porosity" not in response.get_data(as_text=True)
         assert "scan-001" not in response.get_data(as_text=True)
     assert client.get(f"/analyses/{lab.draft('second').id}").status_code == 404
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\\evil.example", "https://evil.example"])
+def test_the_sign_dialog_returns_only_to_pages_of_this_site(
+    app: Flask, lab: Lab, target: str
+) -> None:
+    author = _client(app, lab.author.username)
+    path = f"/sign/analysis/{lab.revision_id(lab.draft())}"
+    signed = _sign(author, path, "authored", user_id="mcurie", password=PASSWORD, next=target)
+    assert signed.status_code == 302
+    assert signed.headers["Location"] == "/"
