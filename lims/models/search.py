@@ -54,6 +54,14 @@ class SearchDocument(Base):
     updated_at: Mapped[dt.datetime]
 
 
+class SearchWord(Base):
+    """One distinct word of the names, codes and tags in the index (typo correction)."""
+
+    __tablename__ = "search_words"
+
+    word: Mapped[str] = mapped_column(Text, primary_key=True)
+
+
 class SavedSearch(Base):
     """A user's named search: the query text and filters, replayed on demand."""
 

@@ -40,7 +40,7 @@ from lims.auth.identity import Identity
 from lims.auth.roles import Permission, permissions_of
 from lims.errors import UserError
 from lims.models import Project, SearchDocument
-from lims.models.search import DOCUMENT_KINDS, REVIEW_STATES, SIGNATURE_STATES
+from lims.models.search import DOCUMENT_KINDS, REVIEW_STATES, SIGNATURE_STATES, SearchWord
 from lims.services.context import ServiceContext
 
 MAX_TEXT_LENGTH = 500
@@ -49,12 +49,12 @@ DEFAULT_LIMIT = 24
 MAX_FILTER_VALUES = 20
 MAX_VALUE_LENGTH = 200
 FACET_SIZE = 15
+TYPO_SIMILARITY = 0.25
 # Counting and ranking stop at this many matches: broad searches stay fast, and a total
 # above it is shown as "10,000+" (narrow with words or filters to count exactly).
 MATCH_CAP = 10_000
 SORTS = ("relevance", "name", "newest", "oldest", "acquired", "size")
 FACETS = ("kind", "project", "modality", "instrument", "operator", "signature", "review", "tag")
-WORD_SIMILARITY = 0.5
 HIGHLIGHT_START, HIGHLIGHT_STOP = "\ue000", "\ue001"
 _HEADLINE_OPTIONS = (
     f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_STOP}, MaxWords=24, MinWords=8, "
@@ -164,6 +164,7 @@ class SearchPage:
     facets: Mapping[str, tuple[FacetValue, ...]]
     next_cursor: str | None
     sort: str
+    corrected_text: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -207,12 +208,10 @@ def parse_text(text: str) -> ParsedText:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _TextMatch:
-    """SQL for the text: exact match, its score, and the typo-tolerant fallback."""
+    """SQL for the text: the match condition and its score."""
 
     exact: ColumnElement[bool]
     score: ColumnElement[Any]
-    fuzzy: ColumnElement[bool] | None
-    fuzzy_score: ColumnElement[Any] | None
 
 
 _IDENTIFIER = re.compile(r"[\d_.:/-]")
@@ -237,16 +236,12 @@ def _text_match(parsed: ParsedText) -> _TextMatch | None:
     exact: ColumnElement[bool] = _DOC.tsv.bool_op("@@")(query)
     score: ColumnElement[Any] = func.ts_rank_cd(_DOC.tsv, query, 32)
     plain = " ".join([parsed.words, *parsed.phrases]).strip()
-    if len(plain) < 3:  # noqa: PLR2004 - a trigram needs three characters
-        return _TextMatch(exact, _rounded(score), None, None)
-    not_excluded = ~_DOC.tsv.bool_op("@@")(excluded) if parsed.excluded else true()
-    if _IDENTIFIER.search(plain):
+    if len(plain) >= 3 and _IDENTIFIER.search(plain):  # noqa: PLR2004 - a trigram's length
         # Part of a sample code or file name ("M-01"): a substring of the names.
+        not_excluded = ~_DOC.tsv.bool_op("@@")(excluded) if parsed.excluded else true()
         like = "%" + re.sub(r"([\\%_])", r"\\\1", plain) + "%"
         exact = or_(exact, and_(_DOC.ident.ilike(like), not_excluded))
-    similar = func.word_similarity(plain, _DOC.ident)
-    fuzzy = and_(literal(plain).bool_op("<%")(_DOC.ident), not_excluded)
-    return _TextMatch(exact, _rounded(score), fuzzy, _rounded(similar))
+    return _TextMatch(exact, _rounded(score))
 
 
 def _rounded(score: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -322,14 +317,14 @@ def search(ctx: ServiceContext, request: SearchRequest) -> SearchPage:
     identity = ctx.require_identity()
     sort = request.effective_sort
     parsed = parse_text(request.text)
-    text = _text_match(parsed)
-    if sort == "relevance" and text is None:
+    if sort == "relevance" and parsed.is_empty:
         raise UserError("sorting by relevance needs search text")
     session = ctx.uow.session
     conditions = _filter_conditions(identity, request.filters)
     score: ColumnElement[Any] = literal(None)
-    if text is not None:
-        conditions, score = _with_text(session, conditions, text)
+    corrected: str | None = None
+    if not parsed.is_empty:
+        conditions, score, parsed, corrected = _with_text(session, conditions, parsed)
     key_value, key_id = decode_cursor(request.cursor, sort)
     key_name, ascending = _SORT_KEYS[sort]
     key = score if sort == "relevance" else _DOC[key_name]
@@ -377,7 +372,7 @@ def search(ctx: ServiceContext, request: SearchRequest) -> SearchPage:
     hits = tuple(_hit(row, ranked=sort == "relevance") for row in rows)
     over = total is not None and total > MATCH_CAP
     shown = min(total, MATCH_CAP) if total is not None else None
-    return SearchPage(hits, shown, over, facets, next_cursor, sort)
+    return SearchPage(hits, shown, over, facets, next_cursor, sort, corrected)
 
 
 def _page_rows(
@@ -398,18 +393,55 @@ def _page_rows(
 
 
 def _with_text(
-    session: Session, conditions: list[ColumnElement[bool]], text: _TextMatch
-) -> tuple[list[ColumnElement[bool]], ColumnElement[Any]]:
-    """Exact matches if there are any; otherwise similar words (typos)."""
+    session: Session, conditions: list[ColumnElement[bool]], parsed: ParsedText
+) -> tuple[list[ColumnElement[bool]], ColumnElement[Any], ParsedText, str | None]:
+    """Exact matches if there are any; otherwise the text with typos corrected.
+
+    Returns the conditions, the score, the text matched and the corrected text (if used).
+    """
+    text = _text_match(parsed)
+    assert text is not None  # noqa: S101 - the caller checked for text
     exact = [*conditions, text.exact]
-    if text.fuzzy is None or text.fuzzy_score is None:
-        return exact, text.score
-    if session.scalar(select(literal(1)).select_from(SearchDocument).where(*exact).limit(1)):
-        return exact, text.score
-    session.execute(
-        select(func.set_config("pg_trgm.word_similarity_threshold", str(WORD_SIMILARITY), true()))
+    if not parsed.words or session.scalar(
+        select(literal(1)).select_from(SearchDocument).where(*exact).limit(1)
+    ):
+        return exact, text.score, parsed, None
+    corrected = _correct(session, parsed.words)
+    if corrected is None:
+        return exact, text.score, parsed, None
+    fixed = dataclasses.replace(parsed, words=corrected)
+    better = _text_match(fixed)
+    assert better is not None  # noqa: S101 - corrected words are words
+    return [*conditions, better.exact], better.score, fixed, corrected
+
+
+def _correct(session: Session, words: str) -> str | None:
+    """The words with each unknown one replaced by the most similar indexed word, if any."""
+    lexeme = (
+        func.unnest(func.to_tsvector("simple", func.ctvault_words(words)))
+        .table_valued("lexeme")
+        .render_derived(name="q")
     )
-    return [*conditions, text.fuzzy], text.fuzzy_score
+    best = (
+        select(SearchWord.word)
+        .where(SearchWord.word.bool_op("%")(lexeme.c.lexeme))
+        # A typo drops or swaps letters more often than it adds them: prefer words at least
+        # as long as the one typed ("femr" -> "femur", not "fem").
+        .order_by(
+            (func.length(SearchWord.word) >= func.length(lexeme.c.lexeme)).desc(),
+            func.similarity(SearchWord.word, lexeme.c.lexeme).desc(),
+            SearchWord.word,
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    session.execute(
+        select(func.set_config("pg_trgm.similarity_threshold", str(TYPO_SIMILARITY), true()))
+    )
+    pairs = session.execute(select(lexeme.c.lexeme, best)).all()
+    if not pairs or all(found in (None, typed) for typed, found in pairs):
+        return None
+    return " ".join(found or typed for typed, found in pairs)
 
 
 def _headline(parsed: ParsedText) -> ColumnElement[Any]:

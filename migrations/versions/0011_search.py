@@ -308,6 +308,20 @@ BEGIN
 END $$
 """
 
+# Distinct words of names, codes and tags: typos are corrected against this small vocabulary.
+VOCABULARY = r"""
+CREATE FUNCTION ctvault_search_words() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+BEGIN
+    INSERT INTO search_words (word)
+    SELECT DISTINCT w FROM changed c,
+        unnest(tsvector_to_array(to_tsvector('simple', ctvault_words(c.ident)))) AS w
+    WHERE length(w) >= 3
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$
+"""
+
 # Datasets whose versions an analysis's current revision cites.
 _ANALYSIS_DATASETS = (
     "SELECT DISTINCT v.dataset_id FROM analysis_revisions ar "
@@ -522,6 +536,12 @@ def _create_tables() -> None:
     )
 
     op.create_table(
+        "search_words",
+        sa.Column("word", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("word", name=op.f("pk_search_words")),
+    )
+    op.execute("CREATE INDEX ix_search_words_word ON search_words USING gin (word gin_trgm_ops)")
+    op.create_table(
         "tags",
         sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column("dataset_id", sa.Uuid(), nullable=False),
@@ -601,6 +621,16 @@ def upgrade() -> None:
     ):
         op.execute(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
     _create_triggers()
+    op.execute(VOCABULARY)
+    for event in ("INSERT", "UPDATE"):
+        name = f"search_documents_words_{event.lower()}"
+        op.execute(
+            f"CREATE TRIGGER {name} AFTER {event} ON search_documents "
+            "REFERENCING NEW TABLE AS changed FOR EACH STATEMENT "
+            "EXECUTE FUNCTION ctvault_search_words()"
+        )
+        op.execute(f"ALTER TABLE search_documents ENABLE ALWAYS TRIGGER {name}")
+    op.execute("REVOKE ALL ON FUNCTION ctvault_search_words() FROM PUBLIC")
     for table in IMMUTABLE_TABLES:
         op.execute(
             f"CREATE TRIGGER {table}_immutable BEFORE UPDATE OR DELETE ON {table} "
@@ -615,6 +645,7 @@ def upgrade() -> None:
         op.execute(f"GRANT SELECT, INSERT ON {table} TO {APP_ROLE}")
     op.execute(f"GRANT SELECT, INSERT, DELETE ON saved_searches TO {APP_ROLE}")
     op.execute(f"GRANT SELECT ON search_documents TO {APP_ROLE}")
+    op.execute(f"GRANT SELECT ON search_words TO {APP_ROLE}")
     # Records that existed before this revision get their documents now.
     op.execute(
         "SELECT ctvault_search_refresh_containers(ARRAY(SELECT id FROM projects), "

@@ -106,3 +106,9 @@ def test_saved_searches_belong_to_their_user(
     assert log_in(other, "other").status_code == 302
     assert "Femurs" not in other.get("/search").get_data(as_text=True)
     assert other.get(saved.location).status_code == 404
+
+
+def test_a_corrected_search_says_so(logged_in: FlaskClient, data: Catalogue) -> None:
+    html = logged_in.get("/search?q=femr").get_data(as_text=True)
+    assert "showing results for <strong>femur</strong>" in html
+    assert "femur raw scan" in html

@@ -275,3 +275,14 @@ def test_any_text_gives_results_or_a_clear_refusal(
     page = search(ctx, request)
     assert page.total is not None
     assert all(hit.project_id in {data.bone, data.battery} for hit in page.hits)
+
+
+def test_typos_are_corrected_against_indexed_words(ctx: ServiceContext, data: Catalogue) -> None:
+    page = search(ctx, request_from_params({"q": ["femr scn"], "kind": ["dataset"]}))
+    assert page.corrected_text == "femur scan"
+    assert [hit.title for hit in page.hits] == ["femur raw scan"]
+    exact = search(ctx, request_from_params({"q": ["femur"]}))
+    assert exact.corrected_text is None
+    nothing = search(ctx, request_from_params({"q": ["qqqqzzzz"]}))
+    assert nothing.corrected_text is None
+    assert nothing.hits == ()
