@@ -13,6 +13,7 @@ from lims.cli.reports import reports_group
 from lims.cli.runs import replay, run_group, workflow
 from lims.cli.serve import serve, worker
 from lims.cli.signatures import signatures_group
+from lims.cli.tokens import token_group
 from lims.cli.users import user
 from lims.cli.verify import verify
 
@@ -32,6 +33,7 @@ for command in (
     worker,
     db,
     user,
+    token_group,
     project,
     sample,
     ingest,

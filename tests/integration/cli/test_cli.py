@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,21 +10,9 @@ import pytest
 import sqlalchemy
 
 from tests.factories import write_volume
+from tests.integration.cli.conftest import ADMIN_PASSWORD
 
-ADMIN_PASSWORD = "first admin password"
 CTVAULT = [sys.executable, "-m", "lims.cli"]
-
-
-@pytest.fixture
-def cli_env(fresh_database_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CTVAULT_")}
-    env.update(
-        DATABASE_URL=fresh_database_url,
-        REDIS_URL=redis_url,
-        CTVAULT_DATA_DIR=str(tmp_path / "data"),
-        CTVAULT_ADMIN_PASSWORD=ADMIN_PASSWORD,
-    )
-    return env
 
 
 def run(
