@@ -1,24 +1,22 @@
 """Search and catalogue listing over the search documents: ranked, filtered, faceted, paged.
 
 One entry point, :func:`search`, serves the search page, the catalogue grid and table, and
-``/api/v1/search``. The text is parsed here into bind parameters (never into SQL): plain
-words match as prefixes, ``"quoted phrases"`` match in order, ``-word`` excludes; words also
-match by trigram similarity (typos, partial sample codes). Every query carries the caller's
-project filter in SQL. Pages are keyset pages: the cursor holds the last row's sort key.
+``/api/v1/search``. The text is parsed into bind parameters (never into SQL): plain words
+match as prefixes, ``"quoted phrases"`` match in order, ``-word`` excludes; parts of codes
+match as substrings of names, and unknown words are corrected against the indexed words
+when nothing matches exactly. Every query carries the caller's project filter in SQL. Pages
+are keyset pages: the cursor holds the last row's sort key. Requests and answers are in
+:mod:`lims.services.search_request`, parameter and cursor checks in
+:mod:`lims.services.search_params`; both are re-exported here.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import datetime as dt
-import decimal
-import hashlib
-import json
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import (
@@ -40,170 +38,70 @@ from lims.auth.identity import Identity
 from lims.auth.roles import Permission, permissions_of
 from lims.errors import UserError
 from lims.models import Project, SearchDocument
-from lims.models.search import DOCUMENT_KINDS, REVIEW_STATES, SIGNATURE_STATES, SearchWord
+from lims.models.search import SearchWord
 from lims.services.context import ServiceContext
+from lims.services.search_params import (
+    MAX_FILTER_VALUES,
+    MAX_LIMIT,
+    MAX_VALUE_LENGTH,
+    SORTS,
+    decode_cursor,
+    encode_cursor,
+    key_param,
+    request_from_params,
+)
+from lims.services.search_request import (
+    DEFAULT_LIMIT,
+    HIGHLIGHT_START,
+    HIGHLIGHT_STOP,
+    MAX_TEXT_LENGTH,
+    FacetValue,
+    Hit,
+    ParsedText,
+    SearchFilters,
+    SearchPage,
+    SearchRequest,
+    SnippetPart,
+    parse_text,
+    split_highlights,
+)
 
-MAX_TEXT_LENGTH = 500
-MAX_LIMIT = 100
-DEFAULT_LIMIT = 24
-MAX_FILTER_VALUES = 20
-MAX_VALUE_LENGTH = 200
+__all__ = [
+    "DEFAULT_LIMIT",
+    "FACETS",
+    "MATCH_CAP",
+    "MAX_FILTER_VALUES",
+    "MAX_LIMIT",
+    "MAX_TEXT_LENGTH",
+    "MAX_VALUE_LENGTH",
+    "SORTS",
+    "FacetValue",
+    "Hit",
+    "ParsedText",
+    "SearchFilters",
+    "SearchPage",
+    "SearchRequest",
+    "SnippetPart",
+    "decode_cursor",
+    "encode_cursor",
+    "parse_text",
+    "request_from_params",
+    "search",
+    "split_highlights",
+    "visible_projects",
+]
+
 FACET_SIZE = 15
 TYPO_SIMILARITY = 0.25
 # Counting and ranking stop at this many matches: broad searches stay fast, and a total
 # above it is shown as "10,000+" (narrow with words or filters to count exactly).
 MATCH_CAP = 10_000
-SORTS = ("relevance", "name", "newest", "oldest", "acquired", "size")
 FACETS = ("kind", "project", "modality", "instrument", "operator", "signature", "review", "tag")
-HIGHLIGHT_START, HIGHLIGHT_STOP = "\ue000", "\ue001"
 _HEADLINE_OPTIONS = (
     f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_STOP}, MaxWords=24, MinWords=8, "
     "MaxFragments=2, FragmentDelimiter= … "
 )
-_TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
-_WORDLIKE = re.compile(r"\w")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ue000\ue001]")
 _DOC = SearchDocument.__table__.c
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class SearchFilters:
-    """Narrowing conditions; each tuple is "any of", except ``tags`` ("all of")."""
-
-    kinds: tuple[str, ...] = ()
-    project_ids: tuple[uuid.UUID, ...] = ()
-    sample_ids: tuple[uuid.UUID, ...] = ()
-    modalities: tuple[str, ...] = ()
-    instruments: tuple[str, ...] = ()
-    operators: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    signature_states: tuple[str, ...] = ()
-    review_states: tuple[str, ...] = ()
-    acquired_from: dt.date | None = None
-    acquired_to: dt.date | None = None
-    include_retired: bool = False
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class SearchRequest:
-    """What to look for and how to page it (build one with :func:`request_from_params`)."""
-
-    text: str = ""
-    filters: SearchFilters = SearchFilters()
-    sort: str = ""
-    cursor: str | None = None
-    limit: int = DEFAULT_LIMIT
-    with_facets: bool = True
-
-    @property
-    def effective_sort(self) -> str:
-        """The sort in force: relevance for a text search, newest first otherwise."""
-        if self.sort:
-            return self.sort
-        return "newest" if parse_text(self.text).is_empty else "relevance"
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class SnippetPart:
-    """A piece of a snippet; ``is_match`` marks words that matched the search."""
-
-    text: str
-    is_match: bool
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Hit:
-    """One found record with what a result list shows about it."""
-
-    id: uuid.UUID
-    kind: str
-    title: str
-    context: str
-    project_id: uuid.UUID
-    sample_id: uuid.UUID | None
-    dataset_id: uuid.UUID | None
-    latest_version_id: uuid.UUID | None
-    latest_number: int | None
-    version_count: int
-    total_bytes: int
-    modality: str | None
-    instrument: str | None
-    operator: str | None
-    acquired_at: dt.datetime | None
-    created_at: dt.datetime
-    tags: tuple[str, ...]
-    status: str | None
-    signature_state: str | None
-    review_state: str | None
-    retired: bool
-    rank: float | None
-    snippet: tuple[SnippetPart, ...]
-
-    @property
-    def snippet_text(self) -> str:
-        """The snippet as plain text."""
-        return "".join(part.text for part in self.snippet)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class FacetValue:
-    """One value of a facet, how it is shown, and how many results have it."""
-
-    value: str
-    label: str
-    count: int
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class SearchPage:
-    """One page of results, the facet counts over all results, and the next page's cursor."""
-
-    hits: tuple[Hit, ...]
-    total: int | None
-    total_is_capped: bool
-    facets: Mapping[str, tuple[FacetValue, ...]]
-    next_cursor: str | None
-    sort: str
-    corrected_text: str | None = None
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ParsedText:
-    """The search text split into what the database matches."""
-
-    words: str
-    phrases: tuple[str, ...]
-    excluded: str
-    raw: str
-
-    @property
-    def is_empty(self) -> bool:
-        """True when there is nothing to match on."""
-        return not (self.words or self.phrases)
-
-
-def parse_text(text: str) -> ParsedText:
-    """Split search text into prefix words, exact phrases and excluded words.
-
-    Raises:
-        UserError: the text is longer than ``MAX_TEXT_LENGTH`` characters.
-    """
-    if len(text) > MAX_TEXT_LENGTH:
-        raise UserError(f"the search text has at most {MAX_TEXT_LENGTH} characters")
-    clean = _CONTROL.sub(" ", text).strip()
-    words: list[str] = []
-    phrases: list[str] = []
-    excluded: list[str] = []
-    for negated, phrase, word in _TOKEN.findall(clean):
-        if not _WORDLIKE.search(phrase + word):
-            continue  # punctuation alone matches nothing
-        if phrase.strip():
-            (excluded if negated else phrases).append(phrase.strip())
-        elif word.startswith("-") and len(word) > 1:
-            excluded.append(word[1:])
-        elif word:
-            words.append(word.replace('"', " "))
-    return ParsedText(" ".join(words), tuple(phrases), " ".join(excluded), clean)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -329,9 +227,7 @@ def search(ctx: ServiceContext, request: SearchRequest) -> SearchPage:
     key_name, ascending = _SORT_KEYS[sort]
     key = score if sort == "relevance" else _DOC[key_name]
     bound = (
-        tuple_(literal(_key_param(sort, key_value)), literal(key_id))
-        if key_id is not None
-        else None
+        tuple_(literal(key_param(sort, key_value)), literal(key_id)) if key_id is not None else None
     )
     # Later pages keep the first page's facets: counting is the expensive part.
     wants_facets = request.with_facets and key_id is None
@@ -452,16 +348,6 @@ def _headline(parsed: ParsedText) -> ColumnElement[Any]:
     return func.ts_headline("simple", _DOC.body, query, _HEADLINE_OPTIONS).label("headline")
 
 
-def _key_param(sort: str, value: str) -> Any:  # noqa: ANN401 - one of several key types
-    if sort == "relevance":
-        return decimal.Decimal(value)
-    if sort in {"newest", "oldest", "acquired"}:
-        return dt.datetime.fromisoformat(value)
-    if sort == "size":
-        return int(value)
-    return value
-
-
 def _hit(row: Mapping[str, Any], *, ranked: bool) -> Hit:
     return Hit(
         id=row["id"],
@@ -488,15 +374,6 @@ def _hit(row: Mapping[str, Any], *, ranked: bool) -> Hit:
         rank=float(row["key"]) if ranked else None,
         snippet=split_highlights(row["headline"] or ""),
     )
-
-
-def split_highlights(headline: str) -> tuple[SnippetPart, ...]:
-    """Split ``ts_headline`` output at its highlight markers."""
-    parts: list[SnippetPart] = []
-    for index, piece in enumerate(re.split(f"[{HIGHLIGHT_START}{HIGHLIGHT_STOP}]", headline)):
-        if piece:
-            parts.append(SnippetPart(" ".join(piece.split("\n")), index % 2 == 1))
-    return tuple(parts)
 
 
 _FACET_COLUMNS = {
@@ -568,135 +445,3 @@ def _project_names(session: Session, ids: list[uuid.UUID]) -> dict[str, str]:
         return {}
     rows = session.execute(select(Project.id, Project.name).where(Project.id.in_(ids)))
     return {str(pid): name for pid, name in rows}
-
-
-_CURSOR_SALT = b"ctvault-search-cursor-v1"
-
-
-def encode_cursor(sort: str, value: Any, record_id: uuid.UUID) -> str:  # noqa: ANN401
-    """An opaque cursor that continues after the row with this sort key and id."""
-    if isinstance(value, dt.datetime):
-        key = value.isoformat()
-    elif isinstance(value, decimal.Decimal):
-        key = format(value, "f")
-    else:
-        key = str(value)
-    payload = json.dumps([sort, key, str(record_id)], separators=(",", ":")).encode()
-    check = hashlib.sha256(_CURSOR_SALT + payload).hexdigest()[:16]
-    return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + check
-
-
-def decode_cursor(cursor: str | None, sort: str) -> tuple[str, uuid.UUID | None]:
-    """The sort key and id a cursor continues after; ("", None) for the first page.
-
-    Raises:
-        UserError: the cursor was altered, belongs to another sort, or is not a cursor.
-    """
-    if not cursor:
-        return "", None
-    invalid = UserError("the page cursor is not valid for this search; start from the first page")
-    try:
-        encoded, check = cursor.split(".", 1)
-        payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-        if hashlib.sha256(_CURSOR_SALT + payload).hexdigest()[:16] != check:
-            raise invalid
-        cursor_sort, key, record_id = json.loads(payload)
-        if cursor_sort != sort or not isinstance(key, str):
-            raise invalid
-        _key_param(sort, key)
-        return key, uuid.UUID(record_id)
-    except (ValueError, TypeError, binascii.Error, decimal.InvalidOperation) as exc:
-        raise invalid from exc
-
-
-def _values(params: Mapping[str, Sequence[str]], name: str) -> tuple[str, ...]:
-    values = tuple(v.strip() for v in params.get(name, ()) if v and v.strip())
-    if len(values) > MAX_FILTER_VALUES:
-        raise UserError(f"at most {MAX_FILTER_VALUES} values for the filter {name!r}")
-    for value in values:
-        if len(value) > MAX_VALUE_LENGTH or _CONTROL.search(value):
-            raise UserError(f"the filter {name!r} has a value that is too long or not text")
-    return values
-
-
-def _uuids(params: Mapping[str, Sequence[str]], name: str) -> tuple[uuid.UUID, ...]:
-    try:
-        return tuple(uuid.UUID(v) for v in _values(params, name))
-    except ValueError:
-        raise UserError(f"the filter {name!r} takes record ids") from None
-
-
-def _date(params: Mapping[str, Sequence[str]], name: str) -> dt.date | None:
-    values = _values(params, name)
-    if not values:
-        return None
-    try:
-        return dt.date.fromisoformat(values[-1])
-    except ValueError:
-        raise UserError(f"the filter {name!r} takes a date as YYYY-MM-DD") from None
-
-
-def _choice(params: Mapping[str, Sequence[str]], name: str, allowed: Sequence[str]) -> str:
-    values = _values(params, name)
-    value = values[-1] if values else ""
-    if value and value not in allowed:
-        raise UserError(f"{name!r} must be one of: {', '.join(allowed)}")
-    return value
-
-
-def _states(
-    params: Mapping[str, Sequence[str]], name: str, allowed: Sequence[str]
-) -> tuple[str, ...]:
-    values = _values(params, name)
-    unknown = [v for v in values if v not in allowed]
-    if unknown:
-        raise UserError(f"{name!r} must be among: {', '.join(allowed)}")
-    return values
-
-
-def request_from_params(params: Mapping[str, Sequence[str]]) -> SearchRequest:
-    """Build a request from query parameters (each name maps to its list of values).
-
-    Names: ``q``, ``kind``, ``project``, ``sample``, ``modality``, ``instrument``,
-    ``operator``, ``signature``, ``review``, ``tag``, ``from``, ``to``, ``retired`` (``1``),
-    ``sort``, ``cursor``, ``limit``. Unknown names are ignored.
-
-    Raises:
-        UserError: a value is malformed (bad id, date, sort, kind or limit).
-    """
-    text = params.get("q", [""])
-    kinds = _values(params, "kind")
-    unknown = [k for k in kinds if k not in DOCUMENT_KINDS]
-    if unknown:
-        raise UserError(f"'kind' must be among: {', '.join(DOCUMENT_KINDS)}")
-    filters = SearchFilters(
-        kinds=kinds,
-        project_ids=_uuids(params, "project"),
-        sample_ids=_uuids(params, "sample"),
-        modalities=_values(params, "modality"),
-        instruments=_values(params, "instrument"),
-        operators=_values(params, "operator"),
-        signature_states=_states(params, "signature", SIGNATURE_STATES),
-        review_states=_states(params, "review", REVIEW_STATES),
-        tags=tuple(t.lower() for t in _values(params, "tag")),
-        acquired_from=_date(params, "from"),
-        acquired_to=_date(params, "to"),
-        include_retired=_choice(params, "retired", ("0", "1")) == "1",
-    )
-    if (
-        filters.acquired_from
-        and filters.acquired_to
-        and filters.acquired_from > filters.acquired_to
-    ):
-        raise UserError("the date range ends before it starts")
-    limit_text = _choice(params, "limit", [str(n) for n in range(1, MAX_LIMIT + 1)])
-    cursor = _values(params, "cursor")
-    request = SearchRequest(
-        text=text[-1] if text else "",
-        filters=filters,
-        sort=_choice(params, "sort", SORTS),
-        cursor=cursor[-1] if cursor else None,
-        limit=int(limit_text) if limit_text else DEFAULT_LIMIT,
-    )
-    parse_text(request.text)
-    return request
