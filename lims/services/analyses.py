@@ -13,7 +13,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, tuple_
 
 from audit import EventDraft
 from lims.auth.roles import Permission
@@ -275,13 +275,24 @@ def revision_of(ctx: ServiceContext, revision_id: uuid.UUID) -> AnalysisRevision
     return revision
 
 
-def list_analyses(ctx: ServiceContext, *, limit: int = 200) -> list[Analysis]:
-    """Analyses the caller can see, most recently changed first."""
+def list_analyses(
+    ctx: ServiceContext,
+    *,
+    limit: int = 200,
+    before: tuple[dt.datetime, uuid.UUID] | None = None,
+) -> list[Analysis]:
+    """Analyses the caller can see, most recently changed first.
+
+    ``before`` is the (updated_at, id) of the last analysis of the previous page.
+    """
     identity = ctx.require_identity()
     query = select(Analysis)
     if not identity.sees_all_projects():
         query = query.where(Analysis.project_id.in_(identity.visible_project_ids()))
-    return list(ctx.uow.session.scalars(query.order_by(Analysis.updated_at.desc()).limit(limit)))
+    if before is not None:
+        query = query.where(tuple_(Analysis.updated_at, Analysis.id) < tuple_(*before))
+    query = query.order_by(Analysis.updated_at.desc(), Analysis.id.desc())
+    return list(ctx.uow.session.scalars(query.limit(limit)))
 
 
 def review_queue(ctx: ServiceContext) -> list[Analysis]:

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 
 from audit import EventDraft
 from lims.auth.identity import require
@@ -484,16 +484,26 @@ def get_run(ctx: ServiceContext, run_id: uuid.UUID) -> RunView:
 
 
 def list_runs(
-    ctx: ServiceContext, *, status: str | None = None, limit: int = 200
+    ctx: ServiceContext,
+    *,
+    status: str | None = None,
+    limit: int = 200,
+    before: tuple[dt.datetime, uuid.UUID] | None = None,
 ) -> list[tuple[Run, RunState]]:
-    """Runs the caller may see, newest first, optionally of one status."""
+    """Runs the caller may see, newest first, optionally of one status.
+
+    ``before`` is the (created_at, id) of the last run of the previous page (keyset paging).
+    """
     identity = ctx.require_identity()
     query = select(Run, RunState).join(RunState, RunState.run_id == Run.id)
     if not identity.sees_all_projects():
         query = query.where(Run.project_id.in_(identity.visible_project_ids()))
     if status:
         query = query.where(RunState.status == status)
-    rows = ctx.uow.session.execute(query.order_by(Run.created_at.desc()).limit(limit))
+    if before is not None:
+        query = query.where(tuple_(Run.created_at, Run.id) < tuple_(*before))
+    query = query.order_by(Run.created_at.desc(), Run.id.desc())
+    rows = ctx.uow.session.execute(query.limit(limit))
     return [(run, state) for run, state in rows]
 
 

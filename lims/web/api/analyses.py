@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from lims.models import Analysis, AnalysisRevision
 from lims.services import analyses, catalogue, runs, signing
 from lims.web import context
-from lims.web.api.pagination import PageQuery, paginate
+from lims.web.api.pagination import PageQuery, page_of, time_id_after, time_id_key
 from lims.web.api.parsing import parse_query, render
 from lims.web.api.routing import operation
 from lims.web.api.schemas import Page
@@ -24,7 +24,6 @@ from signatures.verify import Verdict
 
 TAG = "analyses and signatures"
 # list_analyses reads most recently changed first with a bound; the API pages within it.
-MAX_LISTED = 10_000
 
 
 class RevisionOut(BaseModel):
@@ -132,14 +131,12 @@ def _signatures(verdicts: list[Verdict]) -> Response:
 def list_analyses() -> Response:
     """Analyses you may see, most recently changed first."""
     page = parse_query(PageQuery)
-    found = analyses.list_analyses(context.service_context(), limit=MAX_LISTED)
-    items, cursor = paginate(
-        found,
-        lambda a: (a.updated_at.isoformat(), str(a.id)),
-        page,
-        "analyses",
-        newest_first=True,
+    found = analyses.list_analyses(
+        context.service_context(),
+        limit=page.limit + 1,
+        before=time_id_after(page, "analyses"),
     )
+    items, cursor = page_of(found, lambda a: time_id_key(a.updated_at, a.id), page, "analyses")
     return render(Page[AnalysisOut](items=[AnalysisOut.of(a) for a in items], next_cursor=cursor))
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import hashlib
 import hmac
 import json
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -119,4 +121,38 @@ def paginate(
             raise RequestError(_INVALID) from None
     chunk = ordered[: page.limit]
     more = len(ordered) > page.limit
+    return chunk, encode_cursor(scope, key(chunk[-1])) if more and chunk else None
+
+
+def time_id_after(page: PageQuery, scope: str) -> tuple[dt.datetime, uuid.UUID] | None:
+    """The ``(timestamp, id)`` key a newest-first list continues after, for keyset SQL.
+
+    Raises:
+        RequestError: an invalid cursor (400).
+    """
+    if page.cursor is None:
+        return None
+    key = decode_cursor(scope, page.cursor)
+    try:
+        stamp, ident = key
+        return dt.datetime.fromisoformat(str(stamp)), uuid.UUID(str(ident))
+    except (TypeError, ValueError):
+        raise RequestError(_INVALID) from None
+
+
+def time_id_key(stamp: dt.datetime, ident: uuid.UUID) -> Key:
+    """The cursor key of an item of a newest-first list (see :func:`time_id_after`)."""
+    return (stamp.isoformat(), str(ident))
+
+
+def page_of(
+    rows: Sequence[T], key: Callable[[T], Key], page: PageQuery, scope: str
+) -> tuple[list[T], str | None]:
+    """One page from rows the database returned after the cursor (``limit + 1`` of them).
+
+    The extra row only tells that another page exists; the cursor continues after the last
+    row shown.
+    """
+    chunk = list(rows[: page.limit])
+    more = len(rows) > page.limit
     return chunk, encode_cursor(scope, key(chunk[-1])) if more and chunk else None

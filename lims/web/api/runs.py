@@ -12,14 +12,12 @@ from pydantic import BaseModel, Field, RootModel
 from lims.models import Run, RunResult, RunState
 from lims.services import runs
 from lims.web import context
-from lims.web.api.pagination import PageQuery, paginate
+from lims.web.api.pagination import Key, PageQuery, page_of, time_id_after, time_id_key
 from lims.web.api.parsing import parse_body, parse_query, render
 from lims.web.api.routing import CREATED, operation
 from lims.web.api.schemas import Body, Page, Text
 
 TAG = "processing"
-# list_runs reads newest first with a bound; the API pages within it.
-MAX_LISTED = 10_000
 REASON = Field("", max_length=2000)
 
 
@@ -141,16 +139,22 @@ class Reason(Body):
     reason: Text = REASON
 
 
-def _key(row: tuple[Run, RunState]) -> tuple[str, str]:
-    return (row[0].created_at.isoformat(), str(row[0].id))
+def _key(row: tuple[Run, RunState]) -> Key:
+    return time_id_key(row[0].created_at, row[0].id)
 
 
 @operation("/runs", tag=TAG, response=Page[RunOut], query=RunQuery, errors=(400, 422))
 def list_runs() -> Response:
     """Runs you may see, newest first."""
     query = parse_query(RunQuery)
-    found = runs.list_runs(context.service_context(), status=query.status, limit=MAX_LISTED)
-    items, cursor = paginate(found, _key, query, f"runs:{query.status}", newest_first=True)
+    scope = f"runs:{query.status}"
+    found = runs.list_runs(
+        context.service_context(),
+        status=query.status,
+        limit=query.limit + 1,
+        before=time_id_after(query, scope),
+    )
+    items, cursor = page_of(found, _key, query, scope)
     return render(Page[RunOut](items=[RunOut.of(r, s) for r, s in items], next_cursor=cursor))
 
 

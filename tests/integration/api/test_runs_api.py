@@ -10,7 +10,7 @@ from rq import SimpleWorker
 from sqlalchemy import func, select
 
 from lims.models import DatasetVersion, Run
-from lims.services import workflows
+from lims.services import runs, workflows
 from lims.services.context import ServiceContext
 from lims.services.ingest import IngestTarget, ingest_path
 from tests.factories import make_sample
@@ -114,3 +114,30 @@ def test_cancel_needs_a_reason_and_a_running_run(
     twice = api.post(f"/api/v1/runs/{run['id']}/cancel", json={"reason": "again"})
     assert twice.status_code == 409
     assert error_of(twice)["code"] == "conflict"
+
+
+def test_runs_page_newest_first_by_keyset_and_refuse_a_foreign_cursor(
+    api: Api, ctx: ServiceContext, prepared: DatasetVersion
+) -> None:
+    workflow = workflows.create_workflow(ctx, name="Label", steps=OTSU_LABEL_PARTICLES[:2])
+    ctx.uow.commit()
+    for round_number in range(5):
+        runs.submit(ctx, workflow.id, prepared.id, reason=f"round {round_number}")
+        ctx.uow.commit()
+    expected = [str(run.id) for run, _ in runs.list_runs(ctx)]
+
+    pages, cursor = [], None
+    while True:
+        params = {"limit": "2"} | ({"cursor": cursor} if cursor else {})
+        body = api.get("/api/v1/runs", **params).get_json()
+        pages.append([item["id"] for item in body["items"]])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+
+    assert [len(page) for page in pages] == [2, 2, 1]
+    assert [run_id for page in pages for run_id in page] == expected
+    first_cursor = api.get("/api/v1/runs", limit="2").get_json()["next_cursor"]
+    foreign = api.get("/api/v1/runs", limit="2", status="queued", cursor=first_cursor)
+    assert foreign.status_code == 400
+    assert "another list" in error_of(foreign)["message"]
