@@ -27,6 +27,8 @@ def _example_url(app: Flask, endpoint: str, arguments: set[str]) -> str:
             values[name] = uuid.uuid4()
         elif kind == "AnyConverter":
             values[name] = min(converter.items)
+        elif kind in ("IntegerConverter", "FloatConverter"):
+            values[name] = 1
         else:
             values[name] = "x"
     with app.test_request_context():
