@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lims.imaging.stats import ValueStats
-from lims.storage.arrays import _chunks, _hdf5
+from lims.storage.arrays import _hdf5
 from lims.storage.arrays.digest import array_digest
 from lims.storage.arrays.errors import CanonicalArrayError, NotCanonicalError
 from lims.storage.arrays.writer import CanonicalInfo
@@ -46,7 +46,6 @@ class CanonicalArray:
             raise NotCanonicalError(f"{path.name} is not a canonical array (version {version})")
         self.path = path
         self.is_volume = bool(self._file.attrs["is_volume"])
-        self._direct: dict[int, bool] = {}
 
     def __enter__(self) -> Self:
         return self
@@ -105,29 +104,19 @@ class CanonicalArray:
             raise CanonicalArrayError(
                 f"region [{y0}:{y1}, {x0}:{x1}] is outside the {height}x{width} plane"
             )
-        dataset = self.dataset(level)
-        channels = tuple((0, int(n)) for n in dataset.shape[3 if self.is_volume else 2 :])
+        rows, cols = slice(y0, y1), slice(x0, x1)
         if not self.is_volume:
             if index != 0:
                 raise CanonicalArrayError("a 2D image has only plane 0")
-            return self._read(level, ((y0, y1), (x0, x1), *channels))
+            return np.asarray(self.dataset(level)[rows, cols])
+        dataset = self.dataset(level)
         position = _AXES[axis]
         level0_extent = self.shape(0)[position]
         if not 0 <= index < level0_extent:
             raise CanonicalArrayError(f"{axis}={index} is outside 0 to {level0_extent - 1}")
         at = min(index >> level, dataset.shape[position] - 1)
-        box = [(y0, y1), (x0, x1)]
-        box.insert(position, (at, at + 1))
-        return self._read(level, (*box, *channels)).squeeze(axis=position)
-
-    def _read(self, level: int, box: _chunks.Box) -> NDArray[Any]:
-        """A box of one level: chunks decoded in threads, or through HDF5 if not Blosc."""
-        dataset = self.dataset(level)
-        if level not in self._direct:
-            self._direct[level] = _chunks.is_direct(dataset)
-        if self._direct[level]:
-            return _chunks.read_box(dataset, box)
-        return np.asarray(dataset[tuple(slice(start, stop) for start, stop in box)])
+        selection = {"z": (at, rows, cols), "y": (rows, at, cols), "x": (rows, cols, at)}[axis]
+        return np.asarray(dataset[selection])
 
     def iter_slabs(self, level: int = 0, depth: int | None = None) -> Iterator[NDArray[Any]]:
         """Consecutive blocks along axis 0 of one level (default: one chunk layer each)."""
