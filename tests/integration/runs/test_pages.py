@@ -89,3 +89,14 @@ def test_define_submit_watch_and_replay_in_the_browser(
     assert 'Replay verdict: <span class="verdict verdict-identical">IDENTICAL' in pages.get(
         replayed.headers["Location"]
     ).get_data(as_text=True)
+
+    # the submitter was told of both ends, in the app, and the notice leads to the run
+    assert 'aria-label="2 unread"' in pages.get("/runs").get_data(as_text=True)
+    inbox = pages.get("/notifications").get_data(as_text=True)
+    assert "(Particles) succeeded" in inbox
+    assert "replay identical" in inbox
+    row = next(r for r in inbox.split("<tr") if "succeeded" in r and "replay" not in r)
+    action = re.search(r'action="(/notifications/[0-9a-f-]{36}/open)"', row).group(1)
+    opened = _post(pages, "/notifications", action, {})
+    assert opened.headers["Location"] == run_url
+    assert 'aria-label="1 unread"' in pages.get("/runs").get_data(as_text=True)
