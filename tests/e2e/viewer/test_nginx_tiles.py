@@ -11,6 +11,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[3]
 SECRET = "e2e tile link secret"
+LINK_SECONDS = 30  # links expire 30-60 s after issue; the viewer renews them meanwhile
 SCREENSHOT_COPY = Path("/tmp/ctvault-viewer-nginx.png")  # noqa: S108 - a copy for review
 NGINX_CONF = """
 worker_processes 1;
@@ -89,7 +91,10 @@ def behind_nginx(
     """nginx (the deploy config) in front of the app on a threaded werkzeug server."""
     tiles = tmp_path_factory.mktemp("tiles")
     settings = live_resources.settings.replace(
-        tile_cache_dir=tiles, tile_link_secret=SECRET, tile_accel_prefix="/_tiles"
+        tile_cache_dir=tiles,
+        tile_link_secret=SECRET,
+        tile_accel_prefix="/_tiles",
+        tile_link_seconds=LINK_SECONDS,
     )
     resources = dataclasses.replace(live_resources, settings=settings)
     app = with_viewer_blueprints(create_app(settings, resources=resources))
@@ -129,6 +134,12 @@ def behind_nginx(
     thread.join(timeout=10)
 
 
+@pytest.fixture(scope="module")
+def version(live_resources: Resources, tmp_path_factory: pytest.TempPathFactory) -> uuid.UUID:
+    """A prepared volume (user mcurie), shared by the tests of this module."""
+    return _prepared_volume(live_resources, tmp_path_factory.mktemp("phantom") / "phantom")
+
+
 def _get(url: str, cookie: str | None) -> tuple[int, dict[str, str], bytes]:
     headers = {"Cookie": f"ctvault_session={cookie}"} if cookie else {}
     request = urllib.request.Request(url, headers=headers)  # noqa: S310 - loopback
@@ -141,10 +152,9 @@ def _get(url: str, cookie: str | None) -> tuple[int, dict[str, str], bytes]:
 
 @pytest.mark.req("P11-06")
 def test_tiles_come_from_nginx_through_signed_links_and_forged_ones_are_refused(
-    behind_nginx: tuple[str, CountingApp], live_resources: Resources, tmp_path: Path
+    behind_nginx: tuple[str, CountingApp], version: uuid.UUID
 ) -> None:
     base, app = behind_nginx
-    version = _prepared_volume(live_resources, tmp_path / "phantom")
     tiles: list[Response] = []
 
     def on_response(response: Response) -> None:
@@ -199,3 +209,44 @@ def test_tiles_come_from_nginx_through_signed_links_and_forged_ones_are_refused(
     status, _, body = _get(f"{url}?min=0&max=30000", cookie)
     assert (status, body[:3]) == (200, b"\xff\xd8\xff")
     assert app.tiles == before + 1
+
+
+def _expiry(url: str) -> int:
+    return int(url.split("/iiif/3/s/", 1)[1].split("/", 1)[0])
+
+
+def test_the_viewer_renews_its_links_before_they_expire(
+    behind_nginx: tuple[str, CountingApp], version: uuid.UUID
+) -> None:
+    base, _ = behind_nginx
+    tiles: list[Response] = []
+
+    def on_response(response: Response) -> None:
+        if "/iiif/3/" in response.url and response.url.endswith(".jpg"):
+            tiles.append(response)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
+        page.on("response", on_response)
+        _log_in(page, base, f"/versions/{version}/view")
+        _wait_for(lambda: bool(tiles), page, lambda: "no tile loaded")
+        first = _expiry(tiles[0].url)
+        # Wait until the first link has expired, then show new slices.
+        page.wait_for_timeout(max(0.0, first + 2 - time.time()) * 1000)
+        loaded = len(tiles)
+        page.locator("#slice-z").focus()
+        for _ in range(3):
+            page.keyboard.press("ArrowRight")
+        _wait_for(
+            lambda: any("~z~51/" in r.url for r in tiles[loaded:]),
+            page,
+            lambda: [(r.status, r.url[-60:]) for r in tiles[-4:]],
+        )
+        page.wait_for_timeout(1000)
+        browser.close()
+
+    later = tiles[loaded:]
+    assert [(r.status, r.url) for r in later if r.status != 200] == []
+    assert all(_expiry(r.url) > first for r in later if "/iiif/3/s/" in r.url)
+    assert any("/iiif/3/s/" in r.url for r in later)
