@@ -13,7 +13,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import func, select, tuple_
 
 from audit import EventDraft
 from lims.auth.roles import Permission
@@ -22,29 +22,17 @@ from lims.models import (
     Analysis,
     AnalysisRevision,
     DatasetVersion,
-    Notification,
     Project,
     Run,
     RunResult,
-    Signature,
-    User,
 )
-from lims.notify import send_mail
-from lims.services import signing
 from lims.services.access import check_visible, project_id_of
 from lims.services.context import ServiceContext
 from signatures import records
 from signatures.content import content_digest
-from signatures.registry import SignableRecord
 
 TITLE_MAX = 300
 TEXT_MAX = 100_000
-_NEXT_STATUS = {"authored": "submitted", "reviewed": "reviewed", "approved": "approved"}
-_DECISION = {
-    "reviewed": "was reviewed",
-    "approved": "was approved",
-    "rejected": "was rejected and sent back to you",
-}
 
 
 def _now(ctx: ServiceContext) -> dt.datetime:
@@ -293,110 +281,3 @@ def list_analyses(
         query = query.where(tuple_(Analysis.updated_at, Analysis.id) < tuple_(*before))
     query = query.order_by(Analysis.updated_at.desc(), Analysis.id.desc())
     return list(ctx.uow.session.scalars(query.limit(limit)))
-
-
-def review_queue(ctx: ServiceContext) -> list[Analysis]:
-    """What awaits the caller: analyses to review or to approve.
-
-    Never their own, and never one they reviewed themselves (for approval).
-    """
-    identity = ctx.require_identity()
-    session = ctx.uow.session
-    own = select(AnalysisRevision.analysis_id).where(AnalysisRevision.author_id == identity.user_id)
-    query = select(Analysis).where(
-        Analysis.created_by_id != identity.user_id,
-        Analysis.id.not_in(own),
-        or_(Analysis.status == "submitted", Analysis.status == "reviewed"),
-    )
-    found = []
-    for analysis in session.scalars(query.order_by(Analysis.updated_at)):
-        submitted = analysis.status == "submitted"
-        permission = Permission.ANALYSIS_REVIEW if submitted else Permission.ANALYSIS_APPROVE
-        if not identity.can(permission, analysis.project_id):
-            continue
-        if not submitted and _reviewed_by(ctx, analysis, identity.user_id):
-            continue
-        found.append(analysis)
-    return found
-
-
-def _reviewed_by(ctx: ServiceContext, analysis: Analysis, user_id: uuid.UUID) -> bool:
-    revision = current_revision(ctx, analysis)
-    signed = records.signed_by(ctx.uow.session, records.ANALYSIS, str(revision.id))
-    return user_id in signed.get("reviewed", frozenset())
-
-
-def _notify_author(
-    ctx: ServiceContext, analysis: Analysis, revision_title: str, signature: Signature
-) -> None:
-    author = ctx.uow.session.get(User, analysis.created_by_id)
-    if author is None:
-        return
-    decision = _DECISION[signature.meaning]
-    subject = f"Your analysis “{revision_title}” {decision}"
-    body = (
-        f"{signature.printed_name} signed it as {signature.meaning} "
-        f"on {signature.signed_at:%Y-%m-%d %H:%M:%S} UTC."
-    )
-    if signature.reason:
-        body += f"\nReason: {signature.reason}"
-    ctx.uow.session.add(
-        Notification(
-            user_id=author.id,
-            subject=subject[:300],
-            body=body,
-            object_type="analysis",
-            object_id=analysis.id,
-        )
-    )
-    if author.email:
-        settings, to = ctx.settings, [author.email]
-        ctx.uow.after_commit(lambda: send_mail(settings, to, subject, body))
-
-
-def _after_sign(ctx: ServiceContext, record: SignableRecord, signature: Signature) -> None:
-    session = ctx.uow.session
-    revision = session.get(AnalysisRevision, uuid.UUID(record.record_id))
-    if revision is None:
-        raise NotFoundError("no such analysis revision")
-    analysis = revision.analysis
-    old = analysis.status
-    now = _now(ctx)
-    if signature.meaning == "rejected":
-        number = analysis.current_revision + 1
-        session.add(
-            AnalysisRevision(
-                analysis_id=analysis.id,
-                revision=number,
-                title=revision.title,
-                purpose=revision.purpose,
-                results=revision.results,
-                conclusions=revision.conclusions,
-                dataset_versions=list(revision.dataset_versions),
-                runs=list(revision.runs),
-                author_id=analysis.created_by_id,
-                reason=f"sent back: {signature.reason}",
-                content_sha256=content_digest(
-                    {**record.content, "revision": number, "author_id": str(analysis.created_by_id)}
-                ),
-            )
-        )
-        analysis.status, analysis.current_revision = "draft", number
-    else:
-        analysis.status = _NEXT_STATUS[signature.meaning]
-    analysis.updated_at = now
-    session.flush()
-    ctx.audit(
-        EventDraft(
-            "analysis.status",
-            "analysis",
-            str(analysis.id),
-            {"status": [old, analysis.status], "revision": analysis.current_revision},
-            reason=signature.reason,
-        )
-    )
-    if signature.meaning != "authored":
-        _notify_author(ctx, analysis, revision.title, signature)
-
-
-signing.on_signed(records.ANALYSIS, _after_sign)

@@ -40,7 +40,7 @@ AfterSign = Callable[[ServiceContext, SignableRecord, Signature], None]
 
 # Modules that register record types or after-sign hooks when imported; each is imported
 # before the first signature or verification. Add yours here (one line).
-REGISTERING_MODULES = ("lims.services.analyses", "reports.signable")
+REGISTERING_MODULES = ("lims.services.analysis_review", "reports.signable")
 
 _AFTER_SIGN: dict[str, AfterSign] = {}
 

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from lims.auth.roles import Permission
 from lims.errors import UserError
-from lims.services import analyses, catalogue, signing
+from lims.services import analyses, analysis_review, catalogue, signing
 from lims.web import context
 from lims.web.analyses import signing as sign_views
 from lims.web.analyses.panel import sign_options, signatures_for
@@ -75,7 +75,7 @@ def analysis_list() -> Page:
 def queue() -> Page:
     """What awaits the user's review or approval."""
     ctx = context.service_context()
-    rows = [(a, analyses.current_revision(ctx, a)) for a in analyses.review_queue(ctx)]
+    rows = [(a, analyses.current_revision(ctx, a)) for a in analysis_review.review_queue(ctx)]
     return render_template("analyses/queue.html", rows=rows), 200
 
 

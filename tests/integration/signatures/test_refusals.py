@@ -17,7 +17,7 @@ from lims.errors import (
     UserError,
 )
 from lims.models import Analysis, AnalysisRevision, Signature, User
-from lims.services import analyses, signer_checks, signing
+from lims.services import analyses, analysis_review, signer_checks, signing
 from signatures.statement import STATEMENT_SHA256
 from tests.factories import make_user
 from tests.integration.signatures.conftest import PASSWORD, Lab
@@ -122,7 +122,7 @@ def test_an_author_who_is_also_a_reviewer_cannot_review_their_own_analysis(lab: 
     for meaning in ("reviewed", "rejected"):
         with pytest.raises(PermissionDeniedError, match="their own analysis"):
             signing.sign(lab.ctx(both), "analysis", revision, meaning, PASSWORD, reason="x")
-    assert analyses.review_queue(lab.ctx(both)) == []
+    assert analysis_review.review_queue(lab.ctx(both)) == []
     assert analysis.status == "submitted"
 
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from lims.models import AnalysisRevision, Notification, Signature, User
-from lims.services import analyses, signing
+from lims.services import analyses, analysis_review, signing
 from tests.conftest import MailSink
 from tests.integration.signatures.conftest import PASSWORD, Lab
 
@@ -71,10 +71,10 @@ def test_rejection_at_review_makes_a_new_draft_revision_and_tells_the_author(
 def test_the_review_queue_shows_only_what_awaits_each_person(lab: Lab) -> None:
     analysis = lab.draft()
     revision = lab.revision_id(analysis)
-    assert analyses.review_queue(lab.ctx(lab.reviewer)) == []
+    assert analysis_review.review_queue(lab.ctx(lab.reviewer)) == []
     signing.sign(lab.ctx(lab.author), "analysis", revision, "authored", PASSWORD)
-    assert analyses.review_queue(lab.ctx(lab.reviewer)) == [analysis]
-    assert analyses.review_queue(lab.ctx(lab.author)) == []
+    assert analysis_review.review_queue(lab.ctx(lab.reviewer)) == [analysis]
+    assert analysis_review.review_queue(lab.ctx(lab.author)) == []
     signing.sign(lab.ctx(lab.reviewer), "analysis", revision, "reviewed", PASSWORD)
-    assert analyses.review_queue(lab.ctx(lab.reviewer)) == []
-    assert analyses.review_queue(lab.ctx(lab.qa)) == [analysis]
+    assert analysis_review.review_queue(lab.ctx(lab.reviewer)) == []
+    assert analysis_review.review_queue(lab.ctx(lab.qa)) == [analysis]
