@@ -14,8 +14,13 @@ ctvault extension: image requests take ``?min=<number>&max=<number>`` to map tha
 range to black..white. Without it 8-bit data is shown as stored and other data with the
 0.5-99.5 % window of the stored histogram.
 
+* ``/iiif/3/s/<expires>/<signature>/<digest>/<id>/…``: the same, through the signed tile
+  link ``info.json`` hands out as the image's ``id`` (:mod:`lims.api.tilelinks`); behind
+  nginx (``deploy/nginx/ctvault-tiles.conf``) stored tiles are served without ctvault.
+
 Access: like every page, login is required (the guard) and ``viewing.viewable_version``
-answers 404 for a version the user may not see. Errors are a short ``text/plain`` message
+answers 404 for a version the user may not see; a signed link must also be valid, unexpired
+and issued to the caller's session (403 otherwise). Errors are a short ``text/plain`` message
 with the status the IIIF spec asks for (400 malformed, 404 unknown, 501 not implemented).
 Tiles are immutable for a given array digest, so they carry a strong ETag and
 ``Cache-Control: private, max-age=31536000, immutable``; behind nginx
