@@ -10,8 +10,10 @@ the XY, XZ and YZ planes of a volume at that level-0 index (the plane normal to 
 Tile cache: ``<tile_cache_dir>/<digest[:2]>/<digest>/<key>.<format>``, where ``digest`` is
 the canonical array digest and ``key`` a hash of the normalised request (plane, region, size,
 rotation, quality, format and window). A tile is rendered once and written atomically
-(temporary file + rename), so concurrent workers never serve half a file. The cache is safe
-to delete at any time.
+(temporary file + rename), so concurrent workers never serve half a file. Default-window
+tiles asked through a signed tile link are stored under their URL's name instead
+(:func:`link_relative_path`), where nginx finds them. The cache is safe to delete at any
+time.
 """
 
 from __future__ import annotations
