@@ -8,11 +8,10 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import func, select
 
 from lims.auth.identity import Identity
-from lims.auth.roles import Role
 from lims.errors import ConflictError, NotFoundError, PermissionDeniedError, UserError
 from lims.models import SavedSearch
 from lims.services.context import ServiceContext
-from lims.services.search import request_from_params
+from lims.services.search import is_inspector, request_from_params
 
 MAX_NAME_LENGTH = 100
 MAX_SAVED = 100
@@ -24,7 +23,7 @@ SAVED_PARAMS = (
 
 def _refuse_inspector(identity: Identity) -> None:
     # An auditor inspects and changes nothing, not even their own bookmarks (DI-10).
-    if identity.roles == frozenset({Role.AUDITOR}) and not any(identity.project_roles.values()):
+    if is_inspector(identity):
         raise PermissionDeniedError("an inspector's account changes nothing")
 
 

@@ -34,8 +34,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from audit import EventDraft
 from lims.auth.identity import Identity
-from lims.auth.roles import Permission, permissions_of
+from lims.auth.roles import Permission, Role, permissions_of
 from lims.errors import UserError
 from lims.models import Project, SearchDocument
 from lims.models.search import SearchWord
@@ -84,6 +85,7 @@ __all__ = [
     "SnippetPart",
     "decode_cursor",
     "encode_cursor",
+    "is_inspector",
     "parse_text",
     "request_from_params",
     "search",
@@ -144,6 +146,12 @@ def _text_match(parsed: ParsedText) -> _TextMatch | None:
 
 def _rounded(score: ColumnElement[Any]) -> ColumnElement[Any]:
     return func.round(func.cast(score, Numeric()), 6)
+
+
+def is_inspector(identity: Identity) -> bool:
+    """True for a read-only inspector: an auditor and nothing else (DI-10)."""
+    project_roles = set().union(*identity.project_roles.values())
+    return identity.roles == frozenset({Role.AUDITOR}) and project_roles <= {Role.AUDITOR}
 
 
 def visible_projects(identity: Identity) -> frozenset[uuid.UUID] | None:
@@ -268,7 +276,32 @@ def search(ctx: ServiceContext, request: SearchRequest) -> SearchPage:
     hits = tuple(_hit(row, ranked=sort == "relevance") for row in rows)
     over = total is not None and total > MATCH_CAP
     shown = min(total, MATCH_CAP) if total is not None else None
+    if is_inspector(identity):
+        # What an inspector looks at is itself on the record (DI-10).
+        ctx.audit(
+            EventDraft(
+                "search.view",
+                "user",
+                str(identity.user_id),
+                {
+                    "text": request.text,
+                    "filters": _described(request.filters),
+                    "sort": sort,
+                    "page_after": request.cursor or "",
+                    "results": [str(h.id) for h in hits],
+                },
+            )
+        )
     return SearchPage(hits, shown, over, facets, next_cursor, sort, corrected)
+
+
+def _described(filters: SearchFilters) -> dict[str, Any]:
+    """The filters in force, as JSON values for the audit trail."""
+    return {
+        field.name: [str(v) for v in value] if isinstance(value, tuple) else str(value)
+        for field in dataclasses.fields(filters)
+        if (value := getattr(filters, field.name)) not in ((), None, False)
+    }
 
 
 def _page_rows(

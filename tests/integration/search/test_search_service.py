@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
+from audit import AuditEvent
 from lims.errors import UserError
 from lims.services import changes, tags
 from lims.services.context import ServiceContext
@@ -141,9 +145,28 @@ def test_never_another_projects_data(outsider: ServiceContext, data: Catalogue) 
 
 
 @pytest.mark.req("DI-10")
-def test_inspector_sees_every_project(auditor: ServiceContext, data: Catalogue) -> None:
-    page = search(auditor, SearchRequest(filters=SearchFilters(kinds=("dataset",))))
-    assert page.total == 3
+def test_inspector_sees_every_project_and_what_they_view_is_audited(
+    auditor: ServiceContext, ctx: ServiceContext, data: Catalogue
+) -> None:
+    page = search(auditor, SearchRequest(text="femur", filters=SearchFilters(kinds=("dataset",))))
+    assert [hit.title for hit in page.hits] == ["femur raw scan"]
+    event = auditor.uow.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "search.view")
+    ).one()
+    changes = json.loads(event.changes)
+    assert changes["text"] == "femur"
+    assert changes["filters"] == {"kinds": ["dataset"]}
+    assert changes["results"] == [str(page.hits[0].id)]
+    assert event.actor_id == auditor.require_identity().user_id
+    search(ctx, SearchRequest(text="femur"))  # a microscopist's search is not an inspection
+    assert (
+        len(
+            auditor.uow.session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "search.view")
+            ).all()
+        )
+        == 1
+    )
 
 
 @pytest.mark.parametrize(
