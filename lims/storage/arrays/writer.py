@@ -155,17 +155,18 @@ def _write_levels(  # noqa: PLR0917 - private, called once
     digest = ArrayDigest(dtype, shape)
     stats = _Stats(dtype)
     rows = 0
-    # SHA-256 releases the GIL: each block is hashed in its own thread while it is counted,
-    # compressed and reduced here (the block is not reused before its hash is done).
+    # SHA-256 and the histogram release the GIL: each block is hashed in its own thread and
+    # counted in the chunk pool while it is compressed and reduced here.
     with ThreadPoolExecutor(1, thread_name_prefix="ctvault-digest") as hasher:
         for block in _source_blocks(source, dtype, shape, datasets[0].chunks[0]):
             if rows + len(block) > shape[0]:
                 raise FormatError(f"the source has more than the {shape[0]} planes it announced")
             hashed = hasher.submit(digest.update, block)
-            stats.update(block)
+            counted = _chunks.pool().submit(stats.update, block)
             sink.push(block)
             # The source may reuse its block: everything that reads it finishes here.
             sink.drain()
+            counted.result()
             hashed.result()
             rows += len(block)
             if progress is not None:
