@@ -133,7 +133,7 @@ class PlaneReducer:
             acc /= count
             return acc.astype(self.dtype)
         acc += count // 2
-        acc //= count
+        acc >>= self.spatial_ndim  # floor division by 2**n, several times faster than //
         return acc.astype(self.dtype)
 
 
@@ -146,13 +146,17 @@ def _accumulator(dtype: np.dtype[Any]) -> type[np.generic]:
 def _pair_sum(acc: NDArray[Any], axis: int) -> NDArray[Any]:
     """Sum neighbouring pairs along ``axis``; an odd last element is doubled (edge mean)."""
     n = acc.shape[axis]
-    even = (slice(None),) * axis + (slice(0, None, 2),)
-    odd = (slice(None),) * axis + (slice(1, None, 2),)
-    out = acc[even].copy()
     half = n // 2
-    head = (slice(None),) * axis + (slice(0, half),)
-    out[head] += acc[odd]
+    lead = (slice(None),) * axis
+    shape = list(acc.shape)
+    shape[axis] = half + n % 2
+    out = np.empty(shape, acc.dtype)
+    np.add(
+        acc[(*lead, slice(0, 2 * half, 2))],
+        acc[(*lead, slice(1, None, 2))],
+        out=out[(*lead, slice(0, half))],
+    )
     if n % 2:
-        last = (slice(None),) * axis + (slice(half, half + 1),)
-        out[last] += out[last]
+        last = (*lead, slice(half, half + 1))
+        np.add(acc[(*lead, slice(n - 1, n))], acc[(*lead, slice(n - 1, n))], out=out[last])
     return out
