@@ -131,6 +131,11 @@ class PlaneReducer:
         count = 2**self.spatial_ndim
         if acc.dtype.kind == "f":
             acc /= count
+            if self.dtype.kind in "iu":
+                # 64-bit integers go through float64, where the largest ones round up
+                # past the dtype's range: keep the mean inside it.
+                info = np.iinfo(self.dtype)
+                np.clip(acc, float(info.min), np.nextafter(float(info.max), 0.0), out=acc)
             return acc.astype(self.dtype)
         acc += count // 2
         acc >>= self.spatial_ndim  # floor division by 2**n, several times faster than //
