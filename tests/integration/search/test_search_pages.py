@@ -112,3 +112,17 @@ def test_a_corrected_search_says_so(logged_in: FlaskClient, data: Catalogue) -> 
     html = logged_in.get("/search?q=femr").get_data(as_text=True)
     assert "showing results for <strong>femur</strong>" in html
     assert "femur raw scan" in html
+
+
+def test_a_capped_search_says_what_its_counts_cover(
+    logged_in: FlaskClient, data: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lims.services import search as search_module
+
+    monkeypatch.setattr(search_module, "MATCH_CAP", 2)
+    page = logged_in.get("/search?q=curie").get_data(as_text=True)
+    assert "2+ results" in page
+    assert "Counts and ranking cover the first 2 matches" in page
+    narrow = logged_in.get("/search?q=condyle").get_data(as_text=True)
+    assert "1 result" in narrow
+    assert "Counts and ranking cover" not in narrow
