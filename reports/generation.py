@@ -120,8 +120,23 @@ def _file(
     return report
 
 
-def _notify(res: JobResources, session: Session, request: ReportRequest, subject: str) -> Any:  # noqa: ANN401
+def _failure_target(request: ReportRequest) -> tuple[str, uuid.UUID]:
+    """What a failure notice points to: the record (whose page lists the failed request)."""
+    try:
+        return request.object_type, uuid.UUID(request.object_id)
+    except ValueError:  # the audit trail has no record id
+        return "report_request", request.id
+
+
+def _notify(
+    res: JobResources,
+    session: Session,
+    request: ReportRequest,
+    subject: str,
+    target: tuple[str, uuid.UUID] | None = None,
+) -> Any:  # noqa: ANN401 - the mail callback or None
     requester = request.requested_by
+    object_type, object_id = target or ("report", request.id)
     body = f"{subject}\n\nReport {request.id} ({request.kind}) of {request.object_type} " + (
         f"{request.object_id}.\n\n{request.message}".rstrip()
     )
@@ -130,8 +145,8 @@ def _notify(res: JobResources, session: Session, request: ReportRequest, subject
             user_id=requester.id,
             subject=subject[:300],
             body=body,
-            object_type="report",
-            object_id=request.id,
+            object_type=object_type,
+            object_id=object_id,
         )
     )
     email = requester.email
@@ -199,7 +214,13 @@ def _fail(res: JobResources, uow: Any, request: ReportRequest, actor: Actor, mes
             reason=message,
         ),
     )
-    mail = _notify(res, uow.session, request, f"Report failed: {request.kind} report")
+    mail = _notify(
+        res,
+        uow.session,
+        request,
+        f"Report failed: {request.kind} report",
+        _failure_target(request),
+    )
     if mail is not None:
         uow.after_commit(mail)
     uow.commit()

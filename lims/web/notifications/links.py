@@ -15,6 +15,7 @@ RECORD_PAGES: dict[str, tuple[str, str]] = {
     "analysis": ("analyses.analysis_page", "analysis_id"),
     "report": ("reports.report_page", "report_id"),
     "version": ("catalogue.version", "version_id"),
+    "dataset_version": ("catalogue.version", "version_id"),
     "dataset": ("catalogue.dataset", "dataset_id"),
 }
 

@@ -138,10 +138,12 @@ def test_certificate_expiring_before_the_worker_runs(ctx, worker, ingest, mailbo
     assert "expired" in failed.message
     (event,) = events(ctx, "report.generate_failed")
     assert "expired" in event.reason
+    # The failure notice points to the version, whose page lists the failed request.
     note = ctx.uow.session.scalars(
-        select(Notification).where(Notification.object_id == request.id)
+        select(Notification).where(Notification.object_id == version.id)
     ).one()
     assert note.subject.startswith("Report failed")
+    assert note.object_type == "dataset_version"
     listed = reports.reports_of(ctx, "dataset_version", str(version.id))
     assert listed.reports == []
     assert [p.status for p in listed.pending] == ["failed"]

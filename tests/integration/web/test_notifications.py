@@ -129,3 +129,15 @@ def test_someone_with_notifications_sees_only_theirs(
 
     assert "for the colleague" in inbox
     assert "mine" not in inbox
+
+
+def test_a_failed_report_notice_opens_the_version_it_was_for(
+    logged_in: FlaskClient, uow: UnitOfWork, scientist: Identity
+) -> None:
+    notification_id = _notify(uow, scientist, "Report failed", object_type="dataset_version")
+    object_id = uow.session.get(Notification, notification_id).object_id
+    token = csrf_token(logged_in, "/notifications")
+
+    response = logged_in.post(f"/notifications/{notification_id}/open", data={"csrf_token": token})
+
+    assert response.headers["Location"] == f"/versions/{object_id}"
