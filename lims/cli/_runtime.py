@@ -16,7 +16,7 @@ from lims.auth.identity import Identity
 from lims.errors import CtvaultError, UserError
 from lims.runtime.embedded import EmbeddedServers, start_embedded
 from lims.runtime.resources import Resources, build_resources
-from lims.services.login import authenticate
+from lims.services.login import LoginResult, authenticate
 from lims.settings import Settings
 
 T = TypeVar("T")
@@ -83,18 +83,22 @@ def cli_context() -> dict[str, str]:
     return {"via": "cli", "host": socket.gethostname(), "os_user": getpass.getuser()}
 
 
-def login(resources: Resources, username: str, password_stdin: bool) -> Identity:
-    """Check the user's password (prompted, or one line from stdin) and return them.
+def read_password(username: str, password_stdin: bool, purpose: str = "") -> str:
+    """The password: one line from stdin, or prompted (``purpose`` is shown, e.g. "to sign")."""
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    suffix = f" ({purpose})" if purpose else ""
+    return str(click.prompt(f"Password for {username}{suffix}", hide_input=True))
+
+
+def check_password(resources: Resources, username: str, password: str) -> LoginResult:
+    """Authenticate a command's user (LDAP or local; failures count toward lockout).
 
     Raises:
-        UserError: wrong credentials, or a password that must be changed first.
+        UserError: wrong credentials.
     """
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt(f"Password for {username}", hide_input=True)
     with resources.unit_of_work() as uow:
-        result = authenticate(
+        return authenticate(
             uow,
             resources.settings,
             username=username,
@@ -102,6 +106,15 @@ def login(resources: Resources, username: str, password_stdin: bool) -> Identity
             context=cli_context(),
             directory=resources.directory,
         )
+
+
+def login(resources: Resources, username: str, password_stdin: bool) -> Identity:
+    """Check the user's password (prompted, or one line from stdin) and return them.
+
+    Raises:
+        UserError: wrong credentials, or a password that must be changed first.
+    """
+    result = check_password(resources, username, read_password(username, password_stdin))
     if result.must_change_password:
         raise UserError(
             f"{username} must change the password first: ctvault user passwd --user {username}"

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from audit.chain import format_time
 from lims.auth.identity import Identity
-from lims.cli._runtime import cli_context, login, open_resources, run_user_errors, user_options
+from lims.cli._runtime import (
+    check_password,
+    login,
+    open_resources,
+    read_password,
+    run_user_errors,
+    user_options,
+)
 from lims.errors import UserError
 from lims.runtime.resources import Resources
-from lims.services.login import authenticate
 from lims.services.signature_admin import (
     export_public_keys,
     rotate_signing_key,
@@ -26,19 +31,8 @@ def signer_login(resources: Resources, username: str, password_stdin: bool) -> t
     Raises:
         UserError: wrong credentials, or a password that must be changed first.
     """
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt(f"Password for {username} (to sign)", hide_input=True)
-    with resources.unit_of_work() as uow:
-        result = authenticate(
-            uow,
-            resources.settings,
-            username=username,
-            password=password,
-            context=cli_context(),
-            directory=resources.directory,
-        )
+    password = read_password(username, password_stdin, "to sign")
+    result = check_password(resources, username, password)
     if result.must_change_password:
         raise UserError(f"{username} must set their own password before signing")
     return result.identity, password

@@ -36,25 +36,13 @@ def ok(env: dict[str, str], *args: str, password: str | None = DEFAULT_PASSWORD)
     return done.stdout
 
 
-@pytest.mark.req("REP-01")
-def test_submit_show_and_replay_from_the_command_line(
-    cli_env: dict[str, str], fresh_database_url: str, tmp_path: Path
-) -> None:
+def prepared_version(env: dict[str, str], database_url: str, tmp_path: Path) -> str:
+    """Admin, project Battery, sample Cell 7, user mcurie; a volume she ingested, prepared."""
     admin = ["--user", "admin", "--password-stdin"]
-    me = ["--user", "mcurie", "--password-stdin"]
-    ok(cli_env, "user", "init-admin", password=None)
-    ok(cli_env, "project", "create", "Battery", *admin, password=ADMIN_PASSWORD)
-    ok(
-        cli_env,
-        "sample",
-        "create",
-        "Cell 7",
-        "--project",
-        "Battery",
-        *admin,
-        password=ADMIN_PASSWORD,
-    )
-    engine = make_engine(fresh_database_url)
+    ok(env, "user", "init-admin", password=None)
+    ok(env, "project", "create", "Battery", *admin, password=ADMIN_PASSWORD)
+    ok(env, "sample", "create", "Cell 7", "--project", "Battery", *admin, password=ADMIN_PASSWORD)
+    engine = make_engine(database_url)
     with UnitOfWork(make_session_factory(engine)) as uow:
         make_user(uow, "mcurie")
     engine.dispose()
@@ -62,11 +50,21 @@ def test_submit_show_and_replay_from_the_command_line(
     folder.mkdir()
     for z, plane in enumerate(two_spheres()):
         tifffile.imwrite(folder / f"slice_{z:04d}.tif", plane)
+    me = ["--user", "mcurie", "--password-stdin"]
     out = ok(
-        cli_env, "ingest", str(folder), "--project", "Battery", "--sample", "Cell 7", "--quiet", *me
+        env, "ingest", str(folder), "--project", "Battery", "--sample", "Cell 7", "--quiet", *me
     )
     version_id = re.search(r"v1 \(([0-9a-f-]{36})\)", out).group(1)
-    ok(cli_env, "worker", "--burst", password=None)
+    ok(env, "worker", "--burst", password=None)
+    return version_id
+
+
+@pytest.mark.req("REP-01")
+def test_submit_show_and_replay_from_the_command_line(
+    cli_env: dict[str, str], fresh_database_url: str, tmp_path: Path
+) -> None:
+    me = ["--user", "mcurie", "--password-stdin"]
+    version_id = prepared_version(cli_env, fresh_database_url, tmp_path)
 
     ok(
         cli_env,

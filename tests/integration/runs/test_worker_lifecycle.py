@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import tifffile
 from redis import Redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
@@ -22,9 +21,7 @@ from lims.db.session import make_engine, make_session_factory
 from lims.db.uow import UnitOfWork
 from lims.models import DatasetVersion, RunResult, RunState
 from processing.queues import run_job_id
-from tests.factories import make_user
-from tests.integration.runs.conftest import ADMIN_PASSWORD, two_spheres
-from tests.integration.runs.test_commands import CTVAULT, ok
+from tests.integration.runs.test_commands import CTVAULT, ok, prepared_version
 
 ME = ("--user", "mcurie", "--password-stdin")
 # A median over the widest ball on a small volume: minutes of work, so the run is
@@ -33,32 +30,7 @@ SLOW_STEP = ("--step", "filter.median:1", "--param", "1.radius=20")
 
 
 def _slow_run(env: dict[str, str], tmp_path: Path, database_url: str) -> str:
-    admin = ("--user", "admin", "--password-stdin")
-    ok(env, "user", "init-admin", password=None)
-    ok(env, "project", "create", "Battery", *admin, password=ADMIN_PASSWORD)
-    ok(env, "sample", "create", "Cell 7", "--project", "Battery", *admin, password=ADMIN_PASSWORD)
-    engine = make_engine(database_url)
-    with UnitOfWork(make_session_factory(engine)) as uow:
-        make_user(uow, "mcurie")
-    engine.dispose()
-    folder = tmp_path / "scan"
-    folder.mkdir()
-    for z, plane in enumerate(two_spheres()):
-        tifffile.imwrite(folder / f"slice_{z:04d}.tif", plane)
-    out = ok(
-        env,
-        "ingest",
-        str(folder),
-        "--project",
-        "Battery",
-        "--sample",
-        "Cell 7",
-        *ME[:2],
-        "--quiet",
-        ME[2],
-    )
-    version_id = re.search(r"v1 \(([0-9a-f-]{36})\)", out).group(1)
-    ok(env, "worker", "--burst", password=None)
+    version_id = prepared_version(env, database_url, tmp_path)
     ok(env, "workflow", "create", "Slow", *SLOW_STEP, *ME)
     queued = ok(env, "run", "submit", "Slow", version_id, *ME)
     return re.search(r"queued run ([0-9a-f-]{36})", queued).group(1)
