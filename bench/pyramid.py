@@ -6,10 +6,11 @@ Usage::
         [--volume-slices 512] [--ortho-size 1024] [--skip mosaic,volume,ortho]
 
 * mosaic: a synthetic uint8 mosaic written as an uncompressed tiled BigTIFF (256² tiles,
-  streamed tile by tile) is turned into a canonical array by ``write_canonical`` (reading
-  row strips from the TIFF's tiles) in a child process; wall time and the child's peak RSS
-  (``ru_maxrss``) are reported, and ``vips tiffsave IN OUT --tile --pyramid --compression
-  jpeg`` on the same file in the same run, if vips is installed.
+  streamed tile by tile) is opened by ctvault's TIFF reader (``open_image``, as at ingest)
+  and turned into a canonical array by ``write_canonical`` in a child process; wall time
+  and the child's peak RSS (``ru_maxrss``) are reported, and ``vips tiffsave IN OUT --tile
+  --pyramid --compression jpeg`` on the same file in the same run (if vips is installed),
+  in alternating rounds, each run starting with its output deleted and the disk synced.
 * volume: a 1024 x 1024 x N uint16 TIFF stack (one file per slice) to a canonical array, in
   a child process: wall time and peak RSS (memory does not grow with N).
 * ortho: XY, XZ and YZ planes of an S³ uint16 canonical array at level 0 and level 1, warm
@@ -44,64 +45,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lims.formats.base import ImageInfo
+from lims.formats.registry import open_image
 from lims.storage.arrays import CanonicalArray, write_canonical
 
 TILE = 256
+ROUNDS = 3
 MB = 1_000_000
 
 
 # ----------------------------------------------------------------- sources (bench only)
-
-
-class TiledTiffRows:
-    """Row slices of an uncompressed tiled TIFF page, read tile by tile (never whole)."""
-
-    def __init__(self, path: Path) -> None:
-        with tifffile.TiffFile(path) as tif:
-            page = tif.pages[0]
-            if not page.is_tiled or page.compression != 1:
-                raise ValueError("uncompressed tiled TIFF only")
-            self.shape = tuple(page.shape)
-            self.dtype = page.dtype
-            self.tile = (page.tilelength, page.tilewidth)
-            self.offsets = list(page.dataoffsets)
-            self.counts = list(page.databytecounts)
-        self.ndim = 2
-        self._fd = os.open(path, os.O_RDONLY)
-        self._across = -(-self.shape[1] // self.tile[1])
-
-    def __getitem__(self, rows: slice) -> np.ndarray:
-        y0, y1, _ = rows.indices(self.shape[0])
-        th, tw = self.tile
-        out = np.empty((y1 - y0, self.shape[1]), self.dtype)
-        for ty in range(y0 // th, -(-y1 // th)):
-            for tx in range(self._across):
-                i = ty * self._across + tx
-                data = os.pread(self._fd, self.counts[i], self.offsets[i])
-                tile = np.frombuffer(data, self.dtype).reshape(th, tw)
-                top, bottom = max(y0, ty * th), min(y1, (ty + 1) * th)
-                x0, x1 = tx * tw, min(self.shape[1], (tx + 1) * tw)
-                out[top - y0 : bottom - y0, x0:x1] = tile[
-                    top - ty * th : bottom - ty * th, : x1 - x0
-                ]
-        return out
-
-    def close(self) -> None:
-        os.close(self._fd)
-
-
-class MosaicSource:
-    def __init__(self, path: Path) -> None:
-        self.rows = TiledTiffRows(path)
-        self.info = ImageInfo(
-            self.rows.shape, np.dtype(self.rows.dtype), None, "um", "tiff", {}, is_volume=False
-        )
-
-    def iter_slabs(self, depth: int) -> Iterator[Any]:  # noqa: ARG002 - 2D: one slab
-        yield self.rows
-
-    def close(self) -> None:
-        self.rows.close()
 
 
 class StackSource:
@@ -191,7 +143,7 @@ def make_stack(folder: Path, slices: int, size: int = 1024) -> list[Path]:
 def _child(kind: str, source: str, target: str) -> None:
     """Build one canonical array; print wall time and own peak RSS as JSON."""
     if kind == "mosaic":
-        image: Any = MosaicSource(Path(source))
+        image: Any = open_image([Path(source)])
     elif kind == "stack":
         image = StackSource(sorted(Path(source).glob("*.tif")))
     else:
@@ -223,6 +175,12 @@ def run_measured(command: list[str]) -> tuple[float, int]:
     return seconds, int(out.stderr.strip().splitlines()[-1]) * 1024
 
 
+def fresh_output(path: Path) -> None:
+    """Delete ``path`` and write back every dirty page, so a run starts on a quiet disk."""
+    path.unlink(missing_ok=True)
+    os.sync()
+
+
 def evict(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -243,30 +201,27 @@ def bench_mosaic(work: Path, height: int, width: int) -> None:
         f"\n## mosaic {height} x {width} uint8 ({height * width / MB:.0f} MB), "
         f"tiled BigTIFF written in {time.perf_counter() - start:.1f} s"
     )
+    ours, vips = work / "mosaic.h5", work / "vips.tif"
+    has_vips = shutil.which("vips") is not None
     rows = []
-    for _ in range(2):
-        result = run_child("mosaic", tiff, work / "mosaic.h5")
+    # Alternate rounds; each run starts with its output deleted and nothing left to write
+    # back, as ext4 flushes at once a file written over an existing one.
+    for _ in range(ROUNDS):
+        fresh_output(ours)
+        result = run_child("mosaic", tiff, ours)
         rows.append(
             ("write_canonical (HDF5 Blosc-LZ4 + mean pyramid)", result["s"], result["peak"])
         )
-    size = (work / "mosaic.h5").stat().st_size
-    print(f"canonical: {result['levels']} levels, {size / MB:.0f} MB")
-    if shutil.which("vips"):
-        for _ in range(2):
-            seconds, peak = run_measured(
-                [
-                    "vips",
-                    "tiffsave",
-                    str(tiff),
-                    str(work / "vips.tif"),
-                    "--tile",
-                    "--pyramid",
-                    "--compression",
-                    "jpeg",
-                ]
-            )
+        if has_vips:
+            fresh_output(vips)
+            vips_command = ["vips", "tiffsave", str(tiff), str(vips), "--tile", "--pyramid"]
+            seconds, peak = run_measured([*vips_command, "--compression", "jpeg"])
             rows.append(("vips tiffsave --tile --pyramid --compression jpeg", seconds, peak))
-        print(f"vips output: {(work / 'vips.tif').stat().st_size / MB:.0f} MB")
+    print(f"canonical: {result['levels']} levels, {ours.stat().st_size / MB:.0f} MB")
+    if has_vips:
+        print(f"vips output: {vips.stat().st_size / MB:.0f} MB")
+        ratios = [a[1] / b[1] for a, b in zip(rows[0::2], rows[1::2], strict=True)]
+        print("write_canonical / vips per round: " + ", ".join(f"{r:.2f}" for r in ratios))
     else:
         print("vips not installed: no comparison")
     print("| run | s | peak RSS MB |\n| --- | ---: | ---: |")

@@ -181,16 +181,25 @@ class PlaneSource:
     """A SourceImage over a function reading index ranges of the first axis.
 
     For volumes the first axis is z (``iter_slabs``); for 2D images it is y (``iter_bands``).
-    Every yielded array is a native-order copy checked against ``info``.
+    Every yielded array is a native-order array of its own, checked against ``info``: a copy
+    of what ``read`` returns, unless ``read`` is ``fresh`` (returns a new array every call)
+    and that array is already native and C-ordered.
     """
 
     def __init__(
-        self, info: ImageInfo, read: ReadFn, label: str, close: Callable[[], None] | None = None
+        self,
+        info: ImageInfo,
+        read: ReadFn,
+        label: str,
+        close: Callable[[], None] | None = None,
+        *,
+        fresh: bool = False,
     ) -> None:
         self.info = info
         self._read = read
         self._label = label
         self._close = close
+        self._fresh = fresh
 
     def _get(self, start: int, stop: int) -> NDArray[Any]:
         try:
@@ -206,6 +215,8 @@ class PlaneSource:
             raise FormatError(
                 f"{self._label}: read {arr.dtype} where {self.info.dtype} was expected"
             )
+        if self._fresh and arr.dtype == self.info.dtype and arr.flags.c_contiguous:
+            return arr
         return np.array(arr, dtype=self.info.dtype, order="C")
 
     def iter_slabs(self, depth: int) -> Iterator[NDArray[Any]]:

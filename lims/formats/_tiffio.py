@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +67,16 @@ def open_tiff(path: Path) -> tifffile.TiffFile:
 
 
 def row_reader(tif: tifffile.TiffFile, page: tifffile.TiffPage) -> ReadFn:
-    """Read rows [y0, y1) of a 2D page by decoding only the strips/tiles that cover them."""
+    """Read rows [y0, y1) of a 2D page, touching only the strips/tiles that cover them.
+
+    Uncompressed pages are read straight from the file into the result; others are decoded
+    segment by segment. Every call returns a new array.
+    """
+    direct = _uncompressed_rows(tif, page)
+    return direct if direct is not None else _decoded_rows(tif, page)
+
+
+def _decoded_rows(tif: tifffile.TiffFile, page: tifffile.TiffPage) -> ReadFn:
     height, width, samples = page.imagelength, page.imagewidth, page.samplesperpixel
     nseg = len(page.dataoffsets)
     separate = page.planarconfig == 2 and samples > 1  # noqa: PLR2004
@@ -99,3 +110,110 @@ def row_reader(tif: tifffile.TiffFile, page: tifffile.TiffPage) -> ReadFn:
         return out if samples > 1 else out[..., 0]
 
     return read
+
+
+def _uncompressed_rows(tif: tifffile.TiffFile, page: tifffile.TiffPage) -> ReadFn | None:
+    """Rows of an uncompressed, interleaved page read with ``preadv``; None for other pages."""
+    dtype, samples = page.dtype, page.samplesperpixel
+    if (
+        int(page.compression) != 1
+        or dtype is None
+        or page.bitspersample != dtype.itemsize * 8
+        or page.fillorder != 1
+        or page.imagedepth != 1
+        or (samples > 1 and page.planarconfig != 1)
+    ):
+        return None
+    layout = _SegmentLayout.of(page, dtype)
+    if layout is None:
+        return None
+    dtype = dtype.newbyteorder(tif.byteorder)  # as stored; the source converts to native
+    fd = tif.filehandle.fileno()
+    pixel_shape = (samples,) if samples > 1 else ()
+
+    name = tif.filehandle.name
+
+    def read(y0: int, y1: int) -> NDArray[Any]:
+        out = np.empty((y1 - y0, layout.width, *pixel_shape), dtype)
+        rows = out.reshape(y1 - y0, layout.width, samples)
+        try:
+            for index in range(y0 // layout.seg_h, -(-y1 // layout.seg_h)):
+                layout.copy_segment_row(fd, index, y0, y1, rows)
+        except _Truncated as cut:
+            raise FormatError(f"{name}: the file ends inside its pixel data (byte {cut})") from cut
+        return out
+
+    return read
+
+
+@dataclasses.dataclass(frozen=True, slots=True, eq=False)
+class _SegmentLayout:
+    """Where the whole, uncompressed strips or tiles of a page lie in its file."""
+
+    width: int
+    height: int
+    seg_h: int
+    seg_w: int
+    across: int
+    pixel_bytes: int
+    offsets: tuple[int, ...]
+    buffer: NDArray[np.uint8]
+
+    @classmethod
+    def of(cls, page: tifffile.TiffPage, dtype: np.dtype[Any]) -> _SegmentLayout | None:
+        """The layout, or None when a segment is not stored whole."""
+        width, height = int(page.imagewidth), int(page.imagelength)
+        seg_h = int(page.tilelength if page.is_tiled else page.rowsperstrip)
+        seg_w = int(page.tilewidth) if page.is_tiled else width
+        pixel_bytes = int(page.samplesperpixel) * dtype.itemsize
+        across = -(-width // seg_w)
+        counts = [int(c) for c in page.databytecounts]
+        if len(counts) != -(-height // seg_h) * across:
+            return None
+        for index, count in enumerate(counts):
+            rows = seg_h if page.is_tiled else min(seg_h, height - index * seg_h)
+            if count != rows * seg_w * pixel_bytes:
+                return None
+        offsets = tuple(int(o) for o in page.dataoffsets)
+        # A row of tiles narrower than the image is read here, then copied into place.
+        buffer = np.empty(0 if seg_w == width else across * seg_h * seg_w * pixel_bytes, np.uint8)
+        return cls(width, height, seg_h, seg_w, across, pixel_bytes, offsets, buffer)
+
+    def copy_segment_row(self, fd: int, index: int, y0: int, y1: int, out: NDArray[Any]) -> None:
+        """Copy the rows [y0, y1) that segment row ``index`` holds into ``out`` (rows y0:)."""
+        top = index * self.seg_h
+        lo, hi = max(y0, top), min(y1, top + self.seg_h, self.height)
+        if self.seg_w == self.width:  # a strip (or a column of tiles): rows read into place
+            row_bytes = self.width * self.pixel_bytes
+            _pread_into(fd, out[lo - y0 : hi - y0], self.offsets[index] + (lo - top) * row_bytes)
+            return
+        first = index * self.across
+        size = self.seg_h * self.seg_w * self.pixel_bytes
+        start = 0
+        while start < self.across:  # runs of tiles that follow each other in the file
+            stop = start + 1
+            while stop < self.across and (
+                self.offsets[first + stop] == self.offsets[first + stop - 1] + size
+            ):
+                stop += 1
+            _pread_into(fd, self.buffer[start * size : stop * size], self.offsets[first + start])
+            start = stop
+        tiles = self.buffer.view(out.dtype).reshape(self.across, self.seg_h, self.seg_w, -1)
+        part = tiles[:, lo - top : hi - top].transpose(1, 0, 2, 3)
+        whole = self.width // self.seg_w
+        target = out[lo - y0 : hi - y0, : whole * self.seg_w]
+        target.shape = (hi - lo, whole, self.seg_w, part.shape[-1])  # a view, never a copy
+        target[...] = part[:, :whole]
+        if whole < self.across:
+            rest = self.width - whole * self.seg_w
+            out[lo - y0 : hi - y0, whole * self.seg_w :] = part[:, whole, :rest]
+
+
+def _pread_into(fd: int, target: NDArray[Any], offset: int) -> None:
+    view = target.data.cast("B")
+    if os.preadv(fd, [view], offset) != view.nbytes:
+        raise _Truncated(offset)
+
+
+class _Truncated(Exception):  # noqa: N818 - internal, turned into a FormatError
+    """The file ended before a segment did (it was cut after it was opened)."""

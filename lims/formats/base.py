@@ -41,7 +41,10 @@ class SourceImage(Protocol):
     info: ImageInfo
 
     def iter_slabs(self, depth: int) -> Iterator[NDArray[Any]]:
-        """Yield consecutive z-slabs of at most ``depth`` planes (2D images: one slab)."""
+        """Yield consecutive z-slabs of at most ``depth`` planes (2D images: one slab).
+
+        A yielded array is not changed afterwards (consumers keep it while reading on).
+        """
         ...
 
     def close(self) -> None:
@@ -57,6 +60,8 @@ class BandedImage(Protocol):
 
     def iter_bands(self, rows: int) -> Iterator[NDArray[Any]]:
         """Yield consecutive row bands of at most ``rows`` rows of a 2D image.
+
+        A yielded array is not changed afterwards (consumers keep it while reading on).
 
         Raises:
             ValueError: the image is a volume (use ``iter_slabs``) or ``rows`` < 1.

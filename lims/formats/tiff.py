@@ -126,7 +126,7 @@ def _open_tiff(path: Path, tif: tifffile.TiffFile) -> SourceImage:
             metadata=meta,
             colour=colour,
         )
-        return PlaneSource(info, row_reader(tif, page), path.name, close=tif.close)
+        return PlaneSource(info, row_reader(tif, page), path.name, close=tif.close, fresh=True)
     if len(shape) != 3 or page.samplesperpixel > 1:  # noqa: PLR2004
         raise FormatError(f"{path.name}: unsupported TIFF layout (axes {series.axes})")
     z = (ij or {}).get("spacing")

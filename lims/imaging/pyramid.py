@@ -1,4 +1,4 @@
-"""x2 pyramid arithmetic: level shapes and a streaming 2x(2x2) block reducer (pure numpy)."""
+"""x2 pyramid arithmetic: level shapes and a streaming 2x(2x2) block reducer (numpy, Pillow)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
+from PIL import Image
 
 Kind = Literal["intensity", "label"]
 
@@ -124,6 +125,8 @@ class PlaneReducer:
         if self.kind == "label":
             index = (slice(None, None, 2),) * self.spatial_ndim
             return np.ascontiguousarray(pairs[index])
+        if self.dtype == np.uint8 and pairs.ndim == 2:  # noqa: PLR2004 - a grey 2D image
+            return _reduce_grey8(pairs)
         acc = pairs[0::2].astype(_accumulator(self.dtype))
         acc += pairs[1::2]
         for axis in range(1, self.spatial_ndim):
@@ -140,6 +143,19 @@ class PlaneReducer:
         acc += count // 2
         acc >>= self.spatial_ndim  # floor division by 2**n, several times faster than //
         return acc.astype(self.dtype)
+
+
+def _reduce_grey8(pairs: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """The 2x2 block means of an 8-bit image with an even number of rows, by Pillow.
+
+    Pillow's box reduction rounds half up and averages a block cut by an odd last column
+    over the pixels that exist, as the numpy path does; it makes one pass over the rows
+    and releases the GIL, where the numpy path makes five.
+    """
+    rows = np.ascontiguousarray(pairs)
+    height, width = rows.shape
+    image = Image.frombuffer("L", (width, height), rows, "raw", "L", 0, 1)
+    return np.asarray(image.reduce(2))
 
 
 def _accumulator(dtype: np.dtype[Any]) -> type[np.generic]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,8 @@ class ValueStats:
 
     ``histogram`` has 256 bins over [min, max]: ``np.histogram(values.astype(float64),
     bins=256, range=(min, max))`` (the last bin includes max); when min == max every value
-    is in bin 128, the centre of numpy's min ± 0.5 range. NaN and ±inf are left out of all
+    is in bin 128, the centre of numpy's min ± 0.5 range; a range too wide for float64
+    (max - min overflows) is binned with every value halved. NaN and ±inf are left out of all
     three; ``minimum``/``maximum`` are None when no finite value exists.
     """
 
@@ -74,10 +76,14 @@ class StatsAccumulator:
         if self._min == self._max:
             self._hist[BINS // 2] += int(np.count_nonzero(flat == self._min))
             return
-        value_range = (float(self._min), float(self._max))
+        low, high = float(self._min), float(self._max)
+        # A range wider than float64 holds (max - min overflows) is binned at half scale.
+        scale = 1.0 if math.isfinite(high - low) else 0.5
         for i in range(0, flat.size, _BATCH):
             batch = flat[i : i + _BATCH].astype(np.float64)
-            counts, _ = np.histogram(batch, bins=BINS, range=value_range)
+            if scale != 1.0:
+                batch *= scale
+            counts, _ = np.histogram(batch, bins=BINS, range=(low * scale, high * scale))
             self._hist += counts
 
     def result(self) -> ValueStats:

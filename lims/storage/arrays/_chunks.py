@@ -2,8 +2,8 @@
 
 Through h5py, HDF5 compresses every chunk in the calling thread under h5py's lock. Here
 chunks are compressed by c-blosc (imagecodecs, which releases the GIL) in a thread pool and
-stored with ``write_direct_chunk``. The bytes are those the HDF5 Blosc filter (hdf5plugin)
-writes, so the files are read by HDF5 as before, by any reader with the plugin.
+stored from there with ``write_direct_chunk``. The bytes are those the HDF5 Blosc filter
+(hdf5plugin) writes, so the files are read by HDF5 as before, by any reader with the plugin.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from typing import Any
 
 import imagecodecs
@@ -43,25 +44,28 @@ def write_rows(dataset: Any, start: int, block: NDArray[Any]) -> None:  # noqa: 
     """Write ``block`` at rows ``start:`` (axis 0) now (see :class:`ChunkWriter`)."""
     writer = ChunkWriter(dataset)
     writer.submit(start, block)
-    writer.drain()
+    writer.wait()
 
 
 class ChunkWriter:
-    """Writes whole chunk layers of a Blosc-chunked dataset, compressed in the pool.
+    """Writes whole chunk layers of a Blosc-chunked dataset from the pool.
 
-    :meth:`submit` returns once the chunks are queued (finished ones are written on the
-    way, in order, with ``write_direct_chunk``), so the caller can go on (reduce the next
-    pyramid level) while the pool compresses; :meth:`drain` waits for and writes the rest.
-    A submitted block must not change until the next :meth:`drain`.
+    Each chunk layer (one chunk deep along axis 0) is one pool task: its chunks are cut
+    out, compressed by c-blosc (which releases the GIL) and stored with
+    ``write_direct_chunk``. h5py serialises every HDF5 call with its own lock, so layers may
+    be stored by several threads in any order. :meth:`submit` returns at once and the
+    caller goes on (reads the next block, reduces the next level) while the pool works;
+    :meth:`wait` waits for the layers queued so far (or the first ``layers`` of them).
+    A submitted block must not change until its layers are written.
     """
 
     def __init__(self, dataset: Any) -> None:  # noqa: ANN401 - h5py.Dataset is untyped
-        self._dataset = dataset
+        self._dataset_id = dataset.id
         self._chunks = tuple(int(c) for c in dataset.chunks)
         self._shape = tuple(int(n) for n in dataset.shape)
-        self._pending: collections.deque[tuple[tuple[int, ...], Future[bytes]]] = (
-            collections.deque()
-        )
+        self._pending: collections.deque[Future[None]] = collections.deque()
+        self.submitted = 0
+        self._finished = 0
 
     def submit(self, start: int, block: NDArray[Any]) -> None:
         """Queue ``block`` for rows ``start:``: whole chunk layers (the last may be short).
@@ -69,24 +73,39 @@ class ChunkWriter:
         Raises:
             ValueError: ``start`` is not on a chunk border or the block is not full width.
         """
-        chunks, shape = self._chunks, self._shape
-        if start % chunks[0] or tuple(block.shape[1:]) != shape[1:]:
+        depth, shape = self._chunks[0], self._shape
+        if start % depth or tuple(block.shape[1:]) != shape[1:]:
             raise ValueError(f"rows {start}+{block.shape} are not whole chunk layers of {shape}")
-        box = ((start, start + len(block)), *((0, n) for n in shape[1:]))
-        for offset in _chunk_offsets(box, chunks):
-            self._pending.append((offset, pool().submit(_encode_at, block, offset, start, chunks)))
-            self._write_done()
+        for top in range(0, len(block), depth):
+            layer = block[top : top + depth]
+            self._pending.append(pool().submit(self._store_layer, start + top, layer))
+            self.submitted += 1
 
-    def drain(self) -> None:
-        """Wait for every queued chunk and write it."""
+    def wait(self, layers: int | None = None) -> None:
+        """Wait until the first ``layers`` queued layers (default: all) are stored.
+
+        Raises:
+            Exception: what storing a layer raised.
+        """
+        until = self.submitted if layers is None else layers
+        while self._pending and self._finished < until:
+            future = self._pending.popleft()
+            self._finished += 1
+            future.result()
+
+    def abandon(self) -> None:
+        """Cancel the layers not started and wait for the others, ignoring their errors."""
         while self._pending:
-            offset, future = self._pending.popleft()
-            self._dataset.id.write_direct_chunk(offset, future.result())
+            future = self._pending.popleft()
+            if not future.cancel():
+                futures_wait([future])
+        self._finished = self.submitted
 
-    def _write_done(self) -> None:
-        while self._pending and self._pending[0][1].done():
-            offset, future = self._pending.popleft()
-            self._dataset.id.write_direct_chunk(offset, future.result())
+    def _store_layer(self, start: int, layer: NDArray[Any]) -> None:
+        chunks = self._chunks
+        box = ((start, start + len(layer)), *((0, n) for n in self._shape[1:]))
+        for offset in _chunk_offsets(box, chunks):
+            self._dataset_id.write_direct_chunk(offset, _encode_at(layer, offset, start, chunks))
 
 
 def _encode_at(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 import math
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,9 @@ from lims.storage.arrays.digest import ArrayDigest
 
 Progress = Callable[[int, int], None]
 # 2D images are streamed in strips of whole chunk rows of at most this size.
-STRIP_BYTES = 64 * 1024 * 1024
+STRIP_BYTES = 16 * 1024 * 1024
+# Level-0 blocks hashed, reduced and stored while the next one is read.
+BLOCKS_IN_FLIGHT = 2
 _SUPPORTED_KINDS = "biuf"
 
 
@@ -58,9 +61,10 @@ def write_canonical(
     """Write ``source`` to ``target`` as a canonical array, in bounded memory.
 
     Level 0 is streamed from the source (z-slabs of one chunk layer for volumes, strips of
-    whole chunk rows for 2D images) and each block is hashed, counted and written at once;
-    every pyramid level is built from pairs of planes of the level below as they arrive, so
-    no level is ever held whole. Floats and >16-bit integers need a second pass for the
+    whole chunk rows for 2D images); each block is hashed, counted, reduced and written on
+    other threads while the next one is read (the source must not change a block it has
+    yielded). Every pyramid level is built from pairs of planes of the level below as they
+    arrive, so no level is ever held whole. Floats and >16-bit integers need a second pass for the
     histogram, read back from level 0 of the new file (the source is read once).
 
     The file is written under a temporary name next to ``target`` and renamed over it on
@@ -154,30 +158,53 @@ def _write_levels(  # noqa: PLR0917 - private, called once
     sink = _build_sinks(datasets, dtype, spatial, kind)
     digest = ArrayDigest(dtype, shape)
     stats = _Stats(dtype)
-    rows = 0
-    # SHA-256 and the histogram release the GIL: each block is hashed in its own thread and
-    # counted in the chunk pool while it is compressed and reduced here.
-    with ThreadPoolExecutor(1, thread_name_prefix="ctvault-digest") as hasher:
-        for block in _source_blocks(source, dtype, shape, datasets[0].chunks[0]):
-            if rows + len(block) > shape[0]:
-                raise FormatError(f"the source has more than the {shape[0]} planes it announced")
-            hashed = hasher.submit(digest.update, block)
-            counted = _chunks.pool().submit(stats.update, block)
-            sink.push(block)
-            # The source may reuse its block: everything that reads it finishes here.
-            sink.drain()
-            counted.result()
-            hashed.result()
-            rows += len(block)
-            if progress is not None:
-                progress(rows, shape[0])
-    if rows != shape[0]:
-        raise FormatError(f"the source ended after {rows} of {shape[0]} planes")
-    sink.finish()
+
+    def scan(block: NDArray[Any]) -> None:
+        digest.update(block)
+        stats.update(block)
+
+    # The main thread only reads. Each block it reads is hashed and counted on the scan
+    # thread (SHA-256 and Pillow's histogram release the GIL) and pushed down the pyramid
+    # on the pyramid thread, whose chunk layers the chunk pool compresses and stores.
+    # Memory holds the blocks in flight and the one being read.
+    with (
+        ThreadPoolExecutor(1, thread_name_prefix="ctvault-scan") as scanner,
+        ThreadPoolExecutor(1, thread_name_prefix="ctvault-pyramid") as pyramid,
+    ):
+        try:
+            in_flight: collections.deque[_InFlight] = collections.deque()
+            for block, rows in _counted_blocks(source, dtype, shape, datasets[0].chunks[0]):
+                in_flight.append(
+                    _InFlight(scanner.submit(scan, block), pyramid.submit(sink.push, block), rows)
+                )
+                while len(in_flight) > BLOCKS_IN_FLIGHT:
+                    in_flight.popleft().finish(sink, progress, shape[0])
+            while in_flight:
+                in_flight.popleft().finish(sink, progress, shape[0])
+            sink.finish()
+        except BaseException:
+            pyramid.shutdown(cancel_futures=True)
+            sink.abandon()
+            raise
     if stats.needs_second_pass:
         for block in _read_blocks(datasets[0]):
             stats.update_histogram(block)
     return digest.hexdigest(), stats.result()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _InFlight:
+    """A level-0 block being hashed, counted and stored, with what it fed to upper levels."""
+
+    scanned: Future[None]
+    pushed: Future[list[int]]
+    rows: int
+
+    def finish(self, sink: _LevelSink, progress: Progress | None, total: int) -> None:
+        self.scanned.result()
+        sink.wait(self.pushed.result())
+        if progress is not None:
+            progress(self.rows, total)
 
 
 def _build_sinks(datasets: list[Any], dtype: np.dtype[Any], spatial: int, kind: Kind) -> _LevelSink:
@@ -187,6 +214,20 @@ def _build_sinks(datasets: list[Any], dtype: np.dtype[Any], spatial: int, kind: 
         sink = _LevelSink(dataset, reducer, sink)
     assert sink is not None  # noqa: S101 - there is always level 0
     return sink
+
+
+def _counted_blocks(
+    source: SourceImage, dtype: np.dtype[Any], shape: tuple[int, ...], chunk_rows: int
+) -> Iterator[tuple[NDArray[Any], int]]:
+    """Level-0 blocks with the rows read so far; refuses a source of another height."""
+    rows = 0
+    for block in _source_blocks(source, dtype, shape, chunk_rows):
+        rows += len(block)
+        if rows > shape[0]:
+            raise FormatError(f"the source has more than the {shape[0]} planes it announced")
+        yield block, rows
+    if rows != shape[0]:
+        raise FormatError(f"the source ended after {rows} of {shape[0]} planes")
 
 
 def _source_blocks(
@@ -241,18 +282,30 @@ class _LevelSink:
         self._fill = 0
         self._written = 0
 
-    def push(self, block: NDArray[Any]) -> None:
-        if not len(block):
-            return
-        self._write(block)
-        if self._reducer is not None and self._upper is not None:
-            self._upper.push(self._reducer.push(block))
+    def push(self, block: NDArray[Any]) -> list[int]:
+        """Queue ``block`` and what it reduces to above; return the :meth:`marks` after it."""
+        if len(block):
+            self._write(block)
+            if self._reducer is not None and self._upper is not None:
+                self._upper.push(self._reducer.push(block))
+        return self.marks()
 
-    def drain(self) -> None:
-        """Write out every chunk this level and those above have queued."""
-        self._chunks.drain()
+    def marks(self) -> list[int]:
+        """Chunk layers queued so far by this level and each level above."""
+        upper = [] if self._upper is None else self._upper.marks()
+        return [self._chunks.submitted, *upper]
+
+    def wait(self, marks: list[int]) -> None:
+        """Wait until the layers counted in ``marks`` (see :meth:`marks`) are stored."""
+        self._chunks.wait(marks[0])
         if self._upper is not None:
-            self._upper.drain()
+            self._upper.wait(marks[1:])
+
+    def abandon(self) -> None:
+        """Stop storing: cancel queued layers and wait for those being stored."""
+        self._chunks.abandon()
+        if self._upper is not None:
+            self._upper.abandon()
 
     def finish(self) -> None:
         self._flush()
@@ -261,7 +314,7 @@ class _LevelSink:
             if tail is not None:
                 self._upper.push(tail)
             self._upper.finish()
-        self._chunks.drain()
+        self._chunks.wait()
 
     def _write(self, block: NDArray[Any]) -> None:
         start = 0

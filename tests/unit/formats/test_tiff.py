@@ -203,3 +203,65 @@ def test_ome_tiff_physical_sizes(tmp_path: Path) -> None:
     source = open_image([path])
     assert source.info.voxel_size == pytest.approx((0.002, 0.6, 0.5))
     assert np.array_equal(read_all(source), vol)
+
+
+UNCOMPRESSED_LAYOUTS = {
+    "tiles-with-edge-tiles": ((300, 250), np.uint8, {"tile": (64, 48)}),
+    "big-endian-tiles": ((130, 70), np.dtype(">u2"), {"tile": (32, 32), "byteorder": ">"}),
+    "tile-wider-than-image": ((40, 30), np.uint16, {"tile": (64, 64)}),
+    "one-column-of-tiles": ((100, 64), np.float32, {"tile": (32, 64)}),
+    "strips": ((301, 77), np.uint16, {"rowsperstrip": 17}),
+    "rgb-tiles": ((90, 70, 3), np.uint8, {"tile": (32, 32), "photometric": "rgb"}),
+}
+
+
+@pytest.mark.parametrize("layout", UNCOMPRESSED_LAYOUTS.values(), ids=UNCOMPRESSED_LAYOUTS.keys())
+def test_uncompressed_mosaic_rows_read_straight_from_the_file(
+    tmp_path: Path, layout: tuple[tuple[int, ...], np.dtype, dict[str, object]]
+) -> None:
+    shape, dtype, options = layout
+    image = (RNG.random(shape) * 60000).astype(dtype)
+    path = tmp_path / "raw.tif"
+    tifffile.imwrite(path, image, **options)
+    source = open_image([path])
+    assert source.info.shape == shape
+    assert source.info.dtype == np.dtype(dtype).newbyteorder("=")
+    for rows in (1, 33, 64, 1000):
+        assert np.array_equal(np.concatenate(list(source.iter_bands(rows))), image)
+    source.close()
+
+
+def test_uncompressed_tiles_stored_out_of_order_are_placed_by_their_offsets(
+    tmp_path: Path,
+) -> None:
+    image = RNG.integers(0, 255, (64, 96), dtype=np.uint8)
+    path = tmp_path / "shuffled.tif"
+    tifffile.imwrite(path, image, tile=(32, 32))
+    with tifffile.TiffFile(path, mode="r+b") as tif:
+        page = tif.pages.first
+        offsets, size = list(page.dataoffsets), page.databytecounts[0]
+        order = [2, 0, 5, 1, 4, 3]  # tile k moves to where tile order[k] was
+        data = path.read_bytes()
+        tiles = [data[o : o + size] for o in offsets]
+        page.tags["TileOffsets"].overwrite([offsets[target] for target in order])
+    with path.open("r+b") as file:
+        for k, target in enumerate(order):
+            file.seek(offsets[target])
+            file.write(tiles[k])
+    source = open_image([path])
+    assert np.array_equal(np.concatenate(list(source.iter_bands(20))), image)
+    source.close()
+
+
+@pytest.mark.req("A11-04")
+def test_uncompressed_mosaic_cut_after_it_was_opened_is_refused(tmp_path: Path) -> None:
+    image = RNG.integers(0, 255, (256, 256), dtype=np.uint8)
+    path = tmp_path / "cut.tif"
+    tifffile.imwrite(path, image, tile=(64, 64))
+    source = open_image([path])
+    with path.open("r+b") as file:
+        file.truncate(path.stat().st_size // 2)
+    bands = source.iter_bands(64)  # type: ignore[attr-defined]
+    with pytest.raises(FormatError, match=r"cut\.tif: the file ends inside its pixel data"):
+        list(bands)
+    source.close()

@@ -42,8 +42,20 @@ def _numpy_histogram(array: np.ndarray) -> tuple[int, ...]:
     if low == high:
         return tuple(array.size if i == BINS // 2 else 0 for i in range(BINS))
     values = array.astype(np.float64)
-    expected, _ = np.histogram(values, bins=BINS, range=(float(low), float(high)))
+    scale = 1.0 if np.isfinite(float(high) - float(low)) else 0.5
+    expected, _ = np.histogram(
+        values * scale, bins=BINS, range=(float(low) * scale, float(high) * scale)
+    )
     return tuple(int(c) for c in expected)
+
+
+def test_range_wider_than_float64_is_binned_not_refused() -> None:
+    huge = np.array([[-1.7976931348623157e308, 0.0, 9.97920155e291]], np.float64)
+    result = _stream(huge, 1).result()
+    assert (result.minimum, result.maximum) == (huge.min(), huge.max())
+    assert result.histogram[0] == 1
+    assert result.histogram[-1] == 2
+    assert sum(result.histogram) == 3
 
 
 def test_all_nan_has_no_range() -> None:
