@@ -27,6 +27,7 @@ from lims.storage.arrays import (
     array_digest,
     digest_blocks,
     write_canonical,
+    writer,
 )
 
 REPO = Path(__file__).resolve().parents[3]
@@ -170,6 +171,40 @@ def test_2d_mosaic_round_trip_by_strips(tmp_path: Path) -> None:
         for level, expected in enumerate(reference):
             np.testing.assert_array_equal(file[f"levels/{level}"][...], expected)
         assert file["levels/0"].chunks == (256, 256)
+
+
+@pytest.mark.parametrize("dtype", ["|u1", "<u2"])
+def test_2d_mosaic_in_many_blocks_in_flight_equals_the_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dtype: str
+) -> None:
+    monkeypatch.setattr(writer, "STRIP_BYTES", 256 * 701 * np.dtype(dtype).itemsize)
+    array = np.random.default_rng(3).integers(0, 250, (1537, 701)).astype(dtype)
+    info = write_canonical(ArraySource(array, is_volume=False), tmp_path / "m.h5")
+    reference = _reference_pyramid(array, 2, "intensity")
+    assert info.digest == array_digest(array)
+    with h5py.File(tmp_path / "m.h5", "r") as file:
+        for level, expected in enumerate(reference):
+            np.testing.assert_array_equal(file[f"levels/{level}"][...], expected)
+
+
+class _FailingSource(ArraySource):
+    """Yields two slabs, then the disk fails."""
+
+    def iter_slabs(self, depth: int) -> Iterator[np.ndarray]:
+        yield self.array[:depth]
+        yield self.array[depth : 2 * depth]
+        raise FormatError("disk.raw: cannot read pixel data (Input/output error)")
+
+
+def test_source_failing_midway_leaves_nothing_and_the_next_write_works(tmp_path: Path) -> None:
+    array = np.random.default_rng(4).integers(0, 60000, (200, 64, 64), dtype=np.uint16)
+    with pytest.raises(FormatError, match="Input/output error"):
+        write_canonical(_FailingSource(array), tmp_path / "c.h5")
+    assert list(tmp_path.iterdir()) == []
+    info = write_canonical(ArraySource(array), tmp_path / "c.h5")
+    assert info.digest == array_digest(array)
+    with CanonicalArray(tmp_path / "c.h5") as canonical:
+        assert canonical.verify()
 
 
 def test_rgb_image_keeps_channels(tmp_path: Path) -> None:
