@@ -49,12 +49,16 @@ class ReportMeta:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SignatureLine:
-    """One signature manifestation: printed name, date and time with zone, meaning."""
+    """One signature manifestation: printed name, date and time with zone, meaning.
+
+    ``withdrawn`` says when, by whom and why its signer withdrew it ("" while it stands).
+    """
 
     printed_name: str
     signed_at: str
     meaning: str
     signature_id: str = ""
+    withdrawn: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lims.models import Signature
+from lims.models import Signature, SignatureWithdrawal
 
 
 def parse_uuid(record_id: str) -> uuid.UUID | None:
@@ -22,10 +22,15 @@ def parse_uuid(record_id: str) -> uuid.UUID | None:
 def signed_by(
     session: Session, record_type: str, record_id: str
 ) -> dict[str, frozenset[uuid.UUID]]:
-    """Who has signed a record, by meaning."""
+    """Who has signed a record, by meaning (withdrawn signatures do not count)."""
+    withdrawn = select(SignatureWithdrawal.signature_id).where(
+        SignatureWithdrawal.signature_id == Signature.id
+    )
     rows = session.execute(
         select(Signature.meaning, Signature.signer_id).where(
-            Signature.record_type == record_type, Signature.record_id == record_id
+            Signature.record_type == record_type,
+            Signature.record_id == record_id,
+            ~withdrawn.exists(),
         )
     )
     found: dict[str, set[uuid.UUID]] = defaultdict(set)

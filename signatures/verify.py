@@ -1,7 +1,8 @@
 """Check signatures against their seal, their row and their record's current content.
 
 For each signature (§11.70): the Ed25519 seal over the manifest, the manifest against the
-row's columns, and the record's content digest now against the one signed.
+row's columns, and the record's content digest now against the one signed. A signature
+whose signer withdrew it is intact but no longer counts: its status is ``withdrawn``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -17,27 +19,34 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lims.errors import UserError
-from lims.models import Signature
+from lims.models import Signature, SignatureWithdrawal
 from signatures.keys import public_keys
 from signatures.manifest import Manifest, parse_manifest
 from signatures.registry import SignableRecord, get
 
 VALID = "valid"
 BROKEN = "broken"
+WITHDRAWN = "withdrawn"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Verdict:
-    """The outcome for one signature: valid, or broken with the reasons."""
+    """The outcome for one signature: valid, withdrawn, or broken with the reasons."""
 
     signature: Signature
     status: str
     problems: tuple[str, ...] = ()
+    withdrawal: SignatureWithdrawal | None = None
 
     @property
     def ok(self) -> bool:
-        """True when the signature still holds."""
+        """True when the signature still holds and counts."""
         return self.status == VALID
+
+    @property
+    def intact(self) -> bool:
+        """True when seal, row and record agree (a withdrawn signature is intact)."""
+        return self.status != BROKEN
 
 
 def _row_manifest(row: Signature) -> str:
@@ -88,12 +97,18 @@ def verify_one(
     row: Signature,
     keys: dict[str, Ed25519PublicKey],
     record: SignableRecord | str | None = None,
+    withdrawals: Mapping[uuid.UUID, SignatureWithdrawal] | None = None,
 ) -> Verdict:
     """Verify one signature against the keys and the record as it is now.
 
     ``record`` is the record already loaded (or why it cannot be), to share between the
-    signatures of one record.
+    signatures of one record; ``withdrawals`` the withdrawals of every signature checked
+    together (looked up when not given).
     """
+    if withdrawals is None:
+        withdrawal = session.get(SignatureWithdrawal, row.id)
+    else:
+        withdrawal = withdrawals.get(row.id)
     problems = _seal_problems(row, keys)
     if record is None:
         record = _load(session, row.record_type, row.record_id)
@@ -104,18 +119,25 @@ def verify_one(
             f"the record's content changed since signing (now {record.digest[:12]}…, "
             f"signed {row.content_sha256[:12]}…)"
         )
-    return Verdict(row, BROKEN if problems else VALID, tuple(problems))
+    if problems:
+        return Verdict(row, BROKEN, tuple(problems), withdrawal)
+    return Verdict(row, VALID if withdrawal is None else WITHDRAWN, (), withdrawal)
 
 
 def verify_signatures(session: Session, rows: Iterable[Signature]) -> Iterator[Verdict]:
     """Verify each of ``rows`` (each record is loaded once)."""
+    rows = list(rows)
     keys = public_keys(session)
+    found = select(SignatureWithdrawal).where(
+        SignatureWithdrawal.signature_id.in_([row.id for row in rows])
+    )
+    withdrawals = {w.signature_id: w for w in session.scalars(found)}
     records: dict[tuple[str, str], SignableRecord | str] = {}
     for row in rows:
         key = (row.record_type, row.record_id)
         if key not in records:
             records[key] = _load(session, *key)
-        yield verify_one(session, row, keys, records[key])
+        yield verify_one(session, row, keys, records[key], withdrawals)
 
 
 def verify_all(session: Session) -> Iterator[Verdict]:

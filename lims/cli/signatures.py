@@ -49,15 +49,16 @@ def verify(show_all: bool) -> None:
     """Re-compute each signed record's digest and check each signature's manifest and seal.
 
     Exits 0 when every signature holds, 1 when any is broken (each one is listed with why).
+    A withdrawn signature is intact: it is listed with --all, and does not fail the check.
     """
     with open_resources() as resources, resources.unit_of_work() as uow:
         verdicts = verify_every_signature(uow)
         broken = 0
         for verdict in verdicts:
             row = verdict.signature
-            if verdict.ok and not show_all:
+            if verdict.intact and not show_all:
                 continue
-            broken += not verdict.ok
+            broken += not verdict.intact
             click.echo(
                 f"{verdict.status.upper()} {row.id} {row.record_type} {row.record_id} "
                 f"{row.meaning} by {row.printed_name} at {format_time(row.signed_at)}"

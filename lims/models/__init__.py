@@ -17,7 +17,7 @@ from lims.models.runs import (
     Workflow,
 )
 from lims.models.search import SavedSearch, SearchDocument
-from lims.models.signatures import Signature, SigningKey
+from lims.models.signatures import Signature, SignatureWithdrawal, SigningKey
 from lims.models.tags import Tag, TagRemoval
 from lims.models.users import ApiToken, PasswordHistory, RoleAssignment, User
 
@@ -44,6 +44,7 @@ __all__ = [
     "SavedSearch",
     "SearchDocument",
     "Signature",
+    "SignatureWithdrawal",
     "SigningKey",
     "Tag",
     "TagRemoval",

@@ -1,8 +1,9 @@
 """Electronic signatures and the keys that seal them (Part 11 §11.50, §11.70).
 
 A :class:`Signature` row is written once and never changed: the database refuses UPDATE and
-DELETE. ``manifest`` holds the exact canonical JSON text that ctvault's Ed25519 key signed;
-the other columns repeat its fields so they can be queried and shown.
+DELETE; its signer may withdraw it, which adds a :class:`SignatureWithdrawal`. ``manifest``
+holds the exact canonical JSON text that ctvault's Ed25519 key signed; the other columns
+repeat its fields so they can be queried and shown.
 :class:`SigningKey` rows are append-only too: rotation adds a key, the newest one signs,
 older ones stay to verify what they signed.
 """
@@ -46,6 +47,25 @@ class Signature(Base):
     key_id: Mapped[str] = mapped_column(ForeignKey("signing_keys.key_id"))
     manifest: Mapped[str] = mapped_column(Text)
     signature: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[CreatedAt]
+
+
+class SignatureWithdrawal(Base):
+    """The one-way withdrawal of a signature by its signer (Part 11 §11.70).
+
+    The signature itself stays, sealed and listed, but no longer counts: it is shown as
+    withdrawn, with who withdrew it, when and why. Written once per signature (the key is
+    the signature's id) and never changed; the database refuses UPDATE and DELETE.
+    """
+
+    __tablename__ = "signature_withdrawals"
+    __table_args__ = (CheckConstraint("length(btrim(reason)) > 0", name="reason_given"),)
+
+    signature_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("signatures.id"), primary_key=True)
+    withdrawn_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    printed_name: Mapped[str] = mapped_column(String(300))
+    reason: Mapped[str] = mapped_column(Text)
+    withdrawn_at: Mapped[dt.datetime]
     created_at: Mapped[CreatedAt]
 
 

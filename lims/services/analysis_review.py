@@ -3,6 +3,8 @@
 Registered with the signing service: after an analysis revision is signed (in the same
 transaction) the analysis moves on (submitted, reviewed, approved) or, on a rejection, a new
 revision with the same content becomes the draft; the author is told in the app and by mail.
+When a signature on the current revision is withdrawn, the analysis steps back to the state
+the signatures still standing give it (approved, reviewed, submitted or draft).
 """
 
 from __future__ import annotations
@@ -15,9 +17,16 @@ from sqlalchemy import func, or_, select
 from audit import EventDraft
 from lims.auth.roles import Permission
 from lims.errors import NotFoundError
-from lims.models import Analysis, AnalysisRevision, Notification, Signature, User
+from lims.models import (
+    Analysis,
+    AnalysisRevision,
+    Notification,
+    Signature,
+    SignatureWithdrawal,
+    User,
+)
 from lims.notify import send_mail
-from lims.services import signing
+from lims.services import signature_withdrawal, signing
 from lims.services.analyses import current_revision
 from lims.services.context import ServiceContext
 from signatures import records
@@ -141,4 +150,35 @@ def _after_sign(ctx: ServiceContext, record: SignableRecord, signature: Signatur
         _notify_author(ctx, analysis, revision.title, signature)
 
 
+def _after_withdraw(
+    ctx: ServiceContext, signature: Signature, withdrawal: SignatureWithdrawal
+) -> None:
+    """Step the analysis back to what the signatures still standing on its revision give."""
+    session = ctx.uow.session
+    revision = session.get(AnalysisRevision, uuid.UUID(signature.record_id))
+    if revision is None or revision.revision != revision.analysis.current_revision:
+        return  # an earlier revision: its signatures no longer set the analysis's state
+    analysis = revision.analysis
+    standing = records.signed_by(session, records.ANALYSIS, signature.record_id)
+    status = "draft"
+    for meaning in ("authored", "reviewed", "approved"):
+        if not standing.get(meaning):
+            break
+        status = _NEXT_STATUS[meaning]
+    if status == analysis.status:
+        return
+    old, analysis.status, analysis.updated_at = analysis.status, status, _now(ctx)
+    session.flush()
+    ctx.audit(
+        EventDraft(
+            "analysis.status",
+            "analysis",
+            str(analysis.id),
+            {"status": [old, status], "revision": analysis.current_revision},
+            reason=f"{signature.meaning} signature withdrawn: {withdrawal.reason}",
+        )
+    )
+
+
 signing.on_signed(records.ANALYSIS, _after_sign)
+signature_withdrawal.on_withdrawn(records.ANALYSIS, _after_withdraw)

@@ -54,11 +54,13 @@ def reauthenticate(
     user_id: str | None,
     user_id_required: bool,
     directory: login.Directory | None,
+    recording: str = "signature",
 ) -> None:
     """Check the signer's own user id (when typed or required) and password, afresh.
 
     The password goes through the login service (a fresh LDAP bind or the local hash), so
-    a wrong one is audited and counts toward lockout like a failed login.
+    a wrong one is audited and counts toward lockout like a failed login. ``recording``
+    names what is not recorded when the password is wrong ("signature", "withdrawal").
     """
     identity = attempt.ctx.require_identity()
     if identity.via_token:
@@ -85,7 +87,7 @@ def reauthenticate(
             directory=directory,
         )
     except AuthenticationError as exc:
-        error = AuthenticationError(f"signature not recorded: {exc}")
+        error = AuthenticationError(f"{recording} not recorded: {exc}")
         raise attempt.refuse(error, FAILED) from exc
     if result.identity.user_id != identity.user_id:
         raise attempt.refuse(PermissionDeniedError("you can only sign as yourself"))

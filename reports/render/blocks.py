@@ -182,11 +182,21 @@ def title_block(
 
 
 def signature_block(signatures: Sequence[SignatureLine], *, width: float) -> list[Flowable]:
-    """The manifestation of every signature: printed name, date and time with zone, meaning."""
+    """The manifestation of every signature: printed name, date and time with zone, meaning.
+
+    A withdrawn signature stays listed, its meaning followed by the withdrawal.
+    """
     table = Table(
         "",
         ("Printed name", "Date and time (with zone)", "Meaning"),
-        tuple((s.printed_name, s.signed_at, s.meaning) for s in signatures),
+        tuple(
+            (
+                s.printed_name,
+                s.signed_at,
+                f"{s.meaning} (WITHDRAWN {s.withdrawn})" if s.withdrawn else s.meaning,
+            )
+            for s in signatures
+        ),
     )
     block = data_table(table, width=width, weights=(3, 3, 2))
     if not signatures:

@@ -32,18 +32,21 @@ MEANING_TEXT = {
 Page = tuple[str, int]
 
 
-def _epoch_open() -> bool:
+def epoch_open() -> bool:
+    """Whether the session signed (or withdrew) recently enough to skip the user id."""
     last = session.get(EPOCH_KEY)
     limit = min(EPOCH_MAX_S, context.resources().settings.session_idle_minutes * 60)
-    return isinstance(last, float) and _now() - last < limit
+    return isinstance(last, float) and now() - last < limit
 
 
-def _next_url() -> str:
+def next_url() -> str:
+    """Where to go after the dialog: the ``next`` field, when it stays on this site."""
     # Backslashes count as slashes in browsers: "/\\evil.example" would leave the site.
     return safe_next(request.values.get("next", "").replace("\\", "/")) or "/"
 
 
-def _now() -> float:
+def now() -> float:
+    """The clock's time now, as a POSIX timestamp."""
     return context.resources().clock.now().timestamp()
 
 
@@ -54,7 +57,7 @@ def _dialog(
     record = signing.preview(ctx, record_type, record_id)
     meaning = request.values.get("meaning", "")
     nonce = nonces.issue(
-        session, record_type=record_type, record_id=record_id, digest=record.digest, now=_now()
+        session, record_type=record_type, record_id=record_id, digest=record.digest, now=now()
     )
     page = render_template(
         "analyses/sign.html",
@@ -62,10 +65,10 @@ def _dialog(
         meaning=meaning,
         meaning_text=MEANING_TEXT.get(meaning, ""),
         nonce=nonce,
-        need_user_id=not _epoch_open(),
+        need_user_id=not epoch_open(),
         statement=None if signer_checks.has_acknowledged(ctx) else STATEMENT_TEXT,
         statement_sha256=STATEMENT_SHA256,
-        next_url=_next_url(),
+        next_url=next_url(),
         reason=request.form.get("reason", ""),
         error=error,
     )
@@ -88,7 +91,7 @@ def sign_post(record_type: str, record_id: str) -> Page | BaseResponse:
         record_type=record_type,
         record_id=record_id,
         digest=digest,
-        now=_now(),
+        now=now(),
     )
     password = request.form.get("password", "")
     try:
@@ -106,13 +109,13 @@ def sign_post(record_type: str, record_id: str) -> Page | BaseResponse:
             request.form.get("user_id") or None,
             reason=request.form.get("reason", ""),
             expected_digest=digest,
-            user_id_required=not _epoch_open(),
+            user_id_required=not epoch_open(),
             directory=context.resources().directory,
             require_acknowledgement=True,
             acknowledge_statement=request.form.get("acknowledge") or None,
         )
     except UserError as exc:
         return _dialog(record_type, record_id, error=str(exc), status=status_for(exc))
-    session[EPOCH_KEY] = _now()
+    session[EPOCH_KEY] = now()
     flash(f"Signed as {row.meaning} by {row.printed_name}.", "success")
-    return redirect(_next_url())
+    return redirect(next_url())

@@ -12,6 +12,7 @@ from lims.errors import UserError
 from lims.services import analyses, analysis_review, catalogue, signing
 from lims.web import context
 from lims.web.analyses import signing as sign_views
+from lims.web.analyses import withdrawal as withdrawal_views
 from lims.web.analyses.panel import sign_options, signatures_for
 from lims.web.errors import status_for
 
@@ -21,6 +22,16 @@ blueprint.add_url_rule(
 )
 blueprint.add_url_rule(
     "/sign/<record_type>/<record_id>", view_func=sign_views.sign_post, methods=["POST"]
+)
+blueprint.add_url_rule(
+    "/signatures/<signature_id>/withdraw",
+    view_func=withdrawal_views.withdraw_dialog,
+    methods=["GET"],
+)
+blueprint.add_url_rule(
+    "/signatures/<signature_id>/withdraw",
+    view_func=withdrawal_views.withdraw_post,
+    methods=["POST"],
 )
 blueprint.add_app_template_global(signatures_for, "signatures_for")
 blueprint.add_app_template_global(sign_options, "sign_options")

@@ -1,8 +1,9 @@
 """Analyses with their immutable revisions, and the signatures of records (read only).
 
 Signatures are read through the record they sign, after that record's own access check;
-each is verified now (``status`` valid or broken, with the problems). Signing needs the
-person and their password, never a token: there is no signing endpoint.
+each is verified now (``status`` valid, withdrawn or broken, with the problems). Signing
+and withdrawing a signature need the person and their password, never a token: there is
+no signing endpoint.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import datetime as dt
 import uuid
 
 from flask import Response, url_for
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from lims.models import Analysis, AnalysisRevision
+from lims.models import Analysis, AnalysisRevision, SignatureWithdrawal
 from lims.services import analyses, catalogue, runs, signing
 from lims.web import context
 from lims.web.api.pagination import PageQuery, page_of, time_id_after, time_id_key
@@ -79,6 +80,25 @@ class AnalysisOut(BaseModel):
         )
 
 
+class WithdrawalOut(BaseModel):
+    """Its signer's withdrawal of a signature: who, when (UTC) and why."""
+
+    withdrawn_by_id: uuid.UUID
+    printed_name: str
+    withdrawn_at: dt.datetime
+    reason: str
+
+    @classmethod
+    def of(cls, row: SignatureWithdrawal) -> WithdrawalOut:
+        """The API view of a withdrawal."""
+        return cls(
+            withdrawn_by_id=row.withdrawn_by_id,
+            printed_name=row.printed_name,
+            withdrawn_at=row.withdrawn_at,
+            reason=row.reason,
+        )
+
+
 class SignatureOut(BaseModel):
     """A signature: printed name, UTC time and meaning, bound to the signed content's digest."""
 
@@ -93,8 +113,9 @@ class SignatureOut(BaseModel):
     printed_name: str
     signed_at: dt.datetime
     key_id: str
-    status: str
+    status: str = Field(description="valid, withdrawn (by its signer; no longer counts) or broken")
     problems: list[str]
+    withdrawal: WithdrawalOut | None = None
 
     @classmethod
     def of(cls, verdict: Verdict) -> SignatureOut:
@@ -114,6 +135,7 @@ class SignatureOut(BaseModel):
             key_id=row.key_id,
             status=verdict.status,
             problems=list(verdict.problems),
+            withdrawal=None if verdict.withdrawal is None else WithdrawalOut.of(verdict.withdrawal),
         )
 
 

@@ -327,3 +327,59 @@ def test_the_sign_dialog_returns_only_to_pages_of_this_site(
     signed = _sign(author, path, "authored", user_id="mcurie", password=PASSWORD, next=target)
     assert signed.status_code == 302
     assert signed.headers["Location"] == "/"
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.mark.req("P11-22")
+def test_the_signer_withdraws_a_signature_from_the_record_page(app: Flask, lab: Lab) -> None:
+    analysis = lab.draft()
+    revision = lab.revision_id(analysis)
+    for who, meaning in (
+        (lab.author, "authored"),
+        (lab.reviewer, "reviewed"),
+        (lab.qa, "approved"),
+    ):
+        signing.sign(lab.ctx(who), "analysis", revision, meaning, PASSWORD)
+    approval = lab.uow.session.scalars(
+        select(Signature.id).where(Signature.meaning == "approved")
+    ).one()
+    dialog = f"/signatures/{approval}/withdraw"
+
+    reviewer = _client(app, lab.reviewer.username)
+    assert dialog not in reviewer.get(f"/analyses/{analysis.id}").get_data(as_text=True)
+    assert reviewer.get(dialog).status_code == 403
+
+    qa = _client(app, lab.qa.username)
+    page = qa.get(f"/analyses/{analysis.id}").get_data(as_text=True)
+    assert f"{dialog}?next=" in page, "the signer is offered the withdrawal of their signature"
+    form = qa.get(f"{dialog}?next=/analyses/{analysis.id}").get_data(as_text=True)
+    assert "Withdrawing it is final" in form
+    assert 'name="user_id"' in form
+    token = _CSRF.search(form)
+    assert token
+    data = {"csrf_token": token.group(1), "next": f"/analyses/{analysis.id}"}
+    wrong = qa.post(dialog, data={**data, "reason": "typo", "user_id": "lmeitner", "password": "x"})
+    assert wrong.status_code == 401
+    assert "withdrawal not recorded" in wrong.get_data(as_text=True)
+    no_reason = qa.post(dialog, data={**data, "user_id": "lmeitner", "password": PASSWORD})
+    assert no_reason.status_code == 400
+    assert _status(lab, analysis) == "approved"
+
+    done = qa.post(
+        dialog,
+        data={
+            **data,
+            "reason": "cited the wrong batch",
+            "user_id": "lmeitner",
+            "password": PASSWORD,
+        },
+    )
+    assert done.status_code == 302, done.get_data(as_text=True)
+    assert done.headers["Location"] == f"/analyses/{analysis.id}"
+    assert _status(lab, analysis) == "reviewed"
+    page = qa.get(f"/analyses/{analysis.id}").get_data(as_text=True)
+    assert "WITHDRAWN" in page
+    assert "cited the wrong batch" in page
+    assert qa.get(dialog).status_code == 409, "a withdrawal is one-way"
