@@ -93,7 +93,25 @@ def _write_analysis(page: Page, version_id: str) -> None:
     expect(page.locator("h1 .state")).to_have_text("draft")
 
 
-@pytest.mark.req("P11-17", "P11-20", "P11-26", "P11-27", "A11-18")
+def _withdraw_approval(qa: Page) -> None:
+    """QA withdraws the approval (P11-22): one-way, with a reason; the analysis steps back."""
+    qa.locator(".signature-panel a.withdraw").click()
+    expect(qa.locator("h1")).to_have_text("Withdraw your signature")
+    expect(qa.get_by_label("User id")).to_have_count(0)  # the signing epoch is open
+    qa.get_by_label("Reason for the withdrawal").fill("cited the wrong electrode batch")
+    qa.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    qa.get_by_role("button", name="Withdraw my signature").click()
+    expect(qa.locator(".flash-success")).to_contain_text("Signature withdrawn")
+    expect(qa.locator("h1 .state")).to_have_text("reviewed")
+    withdrawn = qa.locator(".signature-panel tr.signature-withdrawn")
+    expect(withdrawn).to_have_count(1)
+    expect(withdrawn).to_contain_text("WITHDRAWN")
+    expect(withdrawn).to_contain_text("cited the wrong electrode batch")
+    expect(qa.locator(".signature-panel a.withdraw")).to_have_count(0)
+    qa.screenshot(path=str(SHOTS / "ctvault-signature-withdrawn.png"), full_page=True)
+
+
+@pytest.mark.req("P11-17", "P11-20", "P11-22", "P11-26", "P11-27", "A11-18")
 def test_author_signs_reviewer_reviews_qa_approves_and_the_panel_shows_all_three(
     live_server: str, live_resources: Resources, tmp_path: Path
 ) -> None:
@@ -137,6 +155,8 @@ def test_author_signs_reviewer_reviews_qa_approves_and_the_panel_shows_all_three
         shot = tmp_path / "analysis-signed.png"
         qa.screenshot(path=str(shot), full_page=True)
         shutil.copyfile(shot, SHOTS / "ctvault-analysis-signed.png")
+
+        _withdraw_approval(qa)
 
         # The reviewer verifies the acquisition from the dataset version page.
         reviewer.goto(f"{live_server}/versions/{version_id}")
