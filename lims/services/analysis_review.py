@@ -136,16 +136,7 @@ def _after_sign(ctx: ServiceContext, record: SignableRecord, signature: Signatur
     else:
         analysis.status = _NEXT_STATUS[signature.meaning]
     analysis.updated_at = now
-    session.flush()
-    ctx.audit(
-        EventDraft(
-            "analysis.status",
-            "analysis",
-            str(analysis.id),
-            {"status": [old, analysis.status], "revision": analysis.current_revision},
-            reason=signature.reason,
-        )
-    )
+    _audit_status(ctx, analysis, old, reason=signature.reason)
     if signature.meaning != "authored":
         _notify_author(ctx, analysis, revision.title, signature)
 
@@ -168,14 +159,20 @@ def _after_withdraw(
     if status == analysis.status:
         return
     old, analysis.status, analysis.updated_at = analysis.status, status, _now(ctx)
-    session.flush()
+    _audit_status(
+        ctx, analysis, old, reason=f"{signature.meaning} signature withdrawn: {withdrawal.reason}"
+    )
+
+
+def _audit_status(ctx: ServiceContext, analysis: Analysis, old: str, *, reason: str) -> None:
+    ctx.uow.session.flush()
     ctx.audit(
         EventDraft(
             "analysis.status",
             "analysis",
             str(analysis.id),
-            {"status": [old, status], "revision": analysis.current_revision},
-            reason=f"{signature.meaning} signature withdrawn: {withdrawal.reason}",
+            {"status": [old, analysis.status], "revision": analysis.current_revision},
+            reason=reason,
         )
     )
 
