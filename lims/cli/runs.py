@@ -12,15 +12,16 @@ from typing import Any
 import click
 
 from lims.cli._runtime import login, open_resources, run_user_errors, user_options
-from lims.cli.signatures import signer_login
+from lims.cli.signatures import signer_login, statement_notice
 from lims.errors import UserError
 from lims.runtime.resources import Resources
-from lims.services import runs, step_validation, workflows
+from lims.services import runs, signer_checks, step_validation, workflows
 from lims.services.context import ServiceContext
 from processing import replay as replay_module
 from processing.context import JobResources
 from processing.execution import reap_stale_runs
 from processing.queues import JobQueue
+from signatures.statement import STATEMENT_SHA256
 
 FINAL = ("succeeded", "failed", "cancelled")
 
@@ -122,9 +123,22 @@ def list_workflows(username: str, password_stdin: bool) -> None:
 @click.argument("version", type=int)
 @click.argument("state", type=click.Choice(["validated", "draft", "retired"]))
 @click.option("--reason", required=True, help="Why (recorded in the audit trail).")
+@click.option(
+    "--acknowledge-statement",
+    "acknowledge",
+    is_flag=True,
+    help="Acknowledge the signature-accountability statement (`ctvault signatures "
+    "statement`); needed with your first signature.",
+)
 @user_options
 def step_state(
-    name: str, version: int, state: str, reason: str, username: str, password_stdin: bool
+    name: str,
+    version: int,
+    state: str,
+    reason: str,
+    acknowledge: bool,
+    username: str,
+    password_stdin: bool,
 ) -> None:
     """Set the validation STATE of step NAME VERSION (administrators only), signed.
 
@@ -136,6 +150,8 @@ def step_state(
         )
         with resources.unit_of_work() as uow:
             ctx = resources.service_context(uow, identity)
+            if not acknowledge and not signer_checks.has_acknowledged(ctx):
+                click.echo(statement_notice(), err=True)
             signature = run_user_errors(
                 lambda: step_validation.change_step_state(
                     ctx,
@@ -146,6 +162,7 @@ def step_state(
                     password=password,
                     user_id=username,
                     directory=resources.directory,
+                    acknowledge_statement=STATEMENT_SHA256 if acknowledge else None,
                 )
             )
     click.echo(f"step {name} v{version} is now {state} (signed by {signature.printed_name})")

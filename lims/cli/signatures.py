@@ -23,6 +23,7 @@ from lims.services.signature_admin import (
     rotate_signing_key,
     verify_every_signature,
 )
+from signatures.statement import STATEMENT_SHA256, STATEMENT_TEXT, STATEMENT_VERSION
 
 
 def signer_login(resources: Resources, username: str, password_stdin: bool) -> tuple[Identity, str]:
@@ -38,9 +39,24 @@ def signer_login(resources: Resources, username: str, password_stdin: bool) -> t
     return result.identity, password
 
 
+def statement_notice() -> str:
+    """The accountability statement, and how a first signature acknowledges it."""
+    return (
+        f"{STATEMENT_TEXT}\n\nYour first signature needs this statement acknowledged: read it, "
+        "then sign again with --acknowledge-statement."
+    )
+
+
 @click.group("signatures")
 def signatures_group() -> None:
     """Electronic signatures: verify them, manage the keys that seal them."""
+
+
+@signatures_group.command("statement")
+def statement() -> None:
+    """Print the signature-accountability statement each signer acknowledges once."""
+    click.echo(STATEMENT_TEXT)
+    click.echo(f"\nversion {STATEMENT_VERSION}, SHA-256 {STATEMENT_SHA256}")
 
 
 @signatures_group.command("verify")

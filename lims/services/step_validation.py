@@ -9,7 +9,7 @@ from lims.errors import PermissionDeniedError, UserError
 from lims.models import Signature
 from lims.services import login, workflows
 from lims.services.context import ServiceContext
-from lims.services.signer_checks import Attempt, reauthenticate
+from lims.services.signer_checks import Attempt, acknowledging, reauthenticate
 from lims.services.signing import ensure_record_types, seal_checked
 from signatures import records, registry
 
@@ -27,12 +27,15 @@ def change_step_state(
     user_id: str | None = None,
     user_id_required: bool = False,
     directory: login.Directory | None = None,
+    acknowledge_statement: str | None = None,
 ) -> Signature:
     """Change a step version's validation state with the administrator's signature.
 
     The state change, its audit event and the signature (meaning ``approved``, bound to
     that audit event) commit together; a wrong password or a refused change records only
-    the audit event of the refusal.
+    the audit event of the refusal. An administrator who has not yet acknowledged the
+    signature-accountability statement passes its SHA-256 as ``acknowledge_statement``
+    (recorded with this signature), or is refused.
     """
     ensure_record_types()
     identity = ctx.require_identity()
@@ -41,6 +44,10 @@ def change_step_state(
         raise attempt.refuse(
             PermissionDeniedError("only an administrator may change a step's validation state")
         )
+    try:
+        acknowledge = acknowledging(ctx, required=True, given=acknowledge_statement)
+    except UserError as exc:
+        raise attempt.refuse(exc) from None
     reauthenticate(
         attempt,
         password=password,
@@ -64,4 +71,6 @@ def change_step_state(
     )
     record = registry.load(ctx.uow.session, records.STEP_VALIDATION, str(seq))
     kind = registry.get(records.STEP_VALIDATION)
-    return seal_checked(ctx, kind, record, meaning=MEANING, reason=reason.strip())
+    return seal_checked(
+        ctx, kind, record, meaning=MEANING, reason=reason.strip(), acknowledge=acknowledge
+    )

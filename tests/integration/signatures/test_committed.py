@@ -24,6 +24,7 @@ from lims.runtime.resources import Resources
 from lims.services import signing
 from lims.settings import Settings
 from lims.storage.blobstore import BlobStore
+from signatures.statement import STATEMENT_SHA256
 from tests.conftest import APP_ROLE
 from tests.factories import make_user
 from tests.integration.signatures.conftest import PASSWORD, Lab, build_lab
@@ -178,7 +179,7 @@ def test_cli_verify_reports_a_record_altered_behind_the_app_and_exports_keys(
     assert "FAILED: 2 broken" in bad.stdout
 
 
-@pytest.mark.req("P11-20")
+@pytest.mark.req("P11-17", "P11-20")
 def test_cli_step_state_change_is_signed_by_the_admin(committed: tuple[Lab, Engine]) -> None:
     lab, _owner = committed
     settings = lab.resources.settings
@@ -194,7 +195,22 @@ def test_cli_step_state_change_is_signed_by_the_admin(committed: tuple[Lab, Engi
     refused = _cli(env, *args, "--user", "mcurie", "--password-stdin", stdin=f"{PASSWORD}\n")
     assert refused.returncode == 1
     assert "only an administrator" in refused.stderr
-    done = _cli(env, *args, "--user", "root", "--password-stdin", stdin=f"{PASSWORD}\n")
+    unacknowledged = _cli(env, *args, "--user", "root", "--password-stdin", stdin=f"{PASSWORD}\n")
+    assert unacknowledged.returncode == 1
+    assert "sign again with --acknowledge-statement" in unacknowledged.stderr
+    assert "acknowledge the signature-accountability statement" in unacknowledged.stderr
+    statement = _cli(env, "signatures", "statement")
+    assert statement.returncode == 0
+    assert STATEMENT_SHA256 in statement.stdout
+    done = _cli(
+        env,
+        *args,
+        "--acknowledge-statement",
+        "--user",
+        "root",
+        "--password-stdin",
+        stdin=f"{PASSWORD}\n",
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "signed by Ada Admin (root)" in done.stdout
     listing = _cli(env, "signatures", "verify", "--all")

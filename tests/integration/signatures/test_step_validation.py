@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 
 from lims.errors import AuthenticationError, PermissionDeniedError, UserError
 from lims.models import Signature
-from lims.services import signature_admin, signing, step_validation, workflows
+from lims.services import signature_admin, signer_checks, signing, step_validation, workflows
+from signatures.statement import STATEMENT_SHA256
 from tests.integration.signatures.conftest import PASSWORD, Lab
 
 
@@ -24,7 +25,13 @@ def _signatures(lab: Lab) -> int:
 def test_a_signed_state_change_commits_with_its_signature_and_verifies(lab: Lab) -> None:
     admin = lab.ctx(lab.admin)
     row = step_validation.change_step_state(
-        admin, "segment.otsu", 1, state="draft", reason="OQ re-run", password=PASSWORD
+        admin,
+        "segment.otsu",
+        1,
+        state="draft",
+        reason="OQ re-run",
+        password=PASSWORD,
+        acknowledge_statement=STATEMENT_SHA256,
     )
     assert _state(lab) == "draft"
     assert (row.record_type, row.meaning, row.reason) == (
@@ -37,8 +44,15 @@ def test_a_signed_state_change_commits_with_its_signature_and_verifies(lab: Lab)
     assert all(v.ok for v in signature_admin.verify_every_signature(lab.uow))
 
 
+@pytest.mark.req("P11-17", "A11-04")
 def test_refused_state_changes_change_nothing(lab: Lab) -> None:
     admin = lab.ctx(lab.admin)
+    with pytest.raises(PermissionDeniedError, match="acknowledge the signature-accountability"):
+        step_validation.change_step_state(
+            admin, "segment.otsu", 1, state="draft", reason="OQ", password=PASSWORD
+        )
+    signer_checks.record_acknowledgement(admin)  # read before an earlier signature
+    lab.uow.commit()
     with pytest.raises(AuthenticationError):
         step_validation.change_step_state(
             admin, "segment.otsu", 1, state="draft", reason="OQ", password="wrong"
