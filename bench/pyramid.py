@@ -108,8 +108,8 @@ def _volume_slab(z: int, depth: int, size: int) -> np.ndarray:
 # ----------------------------------------------------------------- data creation
 
 
-def make_mosaic(path: Path, height: int, width: int) -> None:
-    """Tiled BigTIFF, uncompressed, written tile by tile from a generator."""
+def make_mosaic(path: Path, height: int, width: int, compression: str | None = None) -> None:
+    """Tiled BigTIFF (uncompressed by default), written tile by tile from a generator."""
     rng = np.random.default_rng(0)
     noise = rng.integers(0, 40, (8, TILE, TILE), dtype=np.uint8)
     yy, xx = np.mgrid[:TILE, :TILE]
@@ -121,7 +121,13 @@ def make_mosaic(path: Path, height: int, width: int) -> None:
                 yield (base + noise[(ty * 7 + tx) % 8]).astype(np.uint8)
 
     tifffile.imwrite(
-        path, tiles(), shape=(height, width), dtype=np.uint8, tile=(TILE, TILE), bigtiff=True
+        path,
+        tiles(),
+        shape=(height, width),
+        dtype=np.uint8,
+        tile=(TILE, TILE),
+        bigtiff=True,
+        compression=compression,
     )
 
 
@@ -193,13 +199,14 @@ def evict(path: Path) -> None:
 # ----------------------------------------------------------------- cases
 
 
-def bench_mosaic(work: Path, height: int, width: int) -> None:
+def bench_mosaic(work: Path, height: int, width: int, compression: str | None) -> None:
     tiff = work / "mosaic.tif"
     start = time.perf_counter()
-    make_mosaic(tiff, height, width)
+    make_mosaic(tiff, height, width, compression)
     print(
         f"\n## mosaic {height} x {width} uint8 ({height * width / MB:.0f} MB), "
-        f"tiled BigTIFF written in {time.perf_counter() - start:.1f} s"
+        f"tiled BigTIFF ({compression or 'uncompressed'}) written in "
+        f"{time.perf_counter() - start:.1f} s"
     )
     ours, vips = work / "mosaic.h5", work / "vips.tif"
     has_vips = shutil.which("vips") is not None
@@ -335,6 +342,9 @@ def main() -> None:
     parser.add_argument("--volume-slices", type=int, default=512)
     parser.add_argument("--ortho-size", type=int, default=1024)
     parser.add_argument("--skip", default="", help="comma-separated: mosaic,volume,ortho")
+    parser.add_argument(
+        "--mosaic-compression", default=None, help="TIFF compression of the mosaic, e.g. lzw"
+    )
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     print(machine())
@@ -342,7 +352,7 @@ def main() -> None:
     try:
         if "mosaic" not in skip:
             height, width = (int(v) for v in args.mosaic.lower().split("x"))
-            bench_mosaic(work, height, width)
+            bench_mosaic(work, height, width, args.mosaic_compression)
             for name in ("mosaic.tif", "mosaic.h5", "vips.tif"):
                 (work / name).unlink(missing_ok=True)
         if "volume" not in skip:

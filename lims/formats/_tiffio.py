@@ -6,6 +6,8 @@ import dataclasses
 import logging
 import math
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,8 @@ from lims.formats._common import READ_ERRORS, ReadFn, read_head
 from lims.formats.base import FormatError
 
 MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+_decoder_lock = threading.Lock()
+_decoder_pool: ThreadPoolExecutor | None = None
 _JPEG = {6, 7, 33007, 34892}
 
 
@@ -76,6 +80,17 @@ def row_reader(tif: tifffile.TiffFile, page: tifffile.TiffPage) -> ReadFn:
     return direct if direct is not None else _decoded_rows(tif, page)
 
 
+def _decoders() -> ThreadPoolExecutor:
+    """Threads that decode compressed segments (the codecs release the GIL)."""
+    global _decoder_pool  # noqa: PLW0603 - one pool per process, created lazily
+    with _decoder_lock:
+        if _decoder_pool is None:
+            _decoder_pool = ThreadPoolExecutor(
+                max(1, len(os.sched_getaffinity(0))), thread_name_prefix="ctvault-tiff"
+            )
+        return _decoder_pool
+
+
 def _decoded_rows(tif: tifffile.TiffFile, page: tifffile.TiffPage) -> ReadFn:
     height, width, samples = page.imagelength, page.imagewidth, page.samplesperpixel
     nseg = len(page.dataoffsets)
@@ -90,15 +105,17 @@ def _decoded_rows(tif: tifffile.TiffFile, page: tifffile.TiffPage) -> ReadFn:
 
     def read(y0: int, y1: int) -> NDArray[Any]:
         out = np.zeros((y1 - y0, width, samples), dtype=page.dtype)
-        for idx in range(nseg):
-            top = (idx % per_plane) // across * seg_h
-            if top >= y1 or top + seg_h <= y0:
-                continue
+        planes = range(0, nseg, per_plane) if separate else range(1)
+        rows = range(y0 // seg_h * across, min(per_plane, -(-y1 // seg_h) * across))
+        wanted = [plane + idx for plane in planes for idx in rows]
+        raw = []
+        for idx in wanted:  # read in file order here, decode in threads below
             data = None
             if page.databytecounts[idx]:
                 fh.seek(page.dataoffsets[idx])
                 data = fh.read(page.databytecounts[idx])
-            decoded, where, _ = page.decode(data, idx, **kwargs)
+            raw.append((data, idx))
+        for decoded, where, _ in _decoders().map(lambda item: page.decode(*item, **kwargs), raw):
             if decoded is None:
                 continue
             s, h, w = int(where[0]), int(where[2]), int(where[3])

@@ -96,10 +96,21 @@ def test_rgb_mosaic_and_planar_separate(tmp_path: Path) -> None:
     tifffile.imwrite(
         tmp_path / "b.tif", rgb.transpose(2, 0, 1), photometric="rgb", planarconfig="separate"
     )
-    for name in ("a.tif", "b.tif"):
+    tifffile.imwrite(
+        tmp_path / "c.tif",
+        rgb.transpose(2, 0, 1),
+        photometric="rgb",
+        planarconfig="separate",
+        tile=(32, 32),
+        compression="zlib",
+    )
+    for name in ("a.tif", "b.tif", "c.tif"):
         source = open_image([tmp_path / name])
         assert source.info.shape == (130, 90, 3)
         assert np.array_equal(read_all(source), rgb)
+        banded = open_image([tmp_path / name])
+        assert np.array_equal(np.concatenate(list(banded.iter_bands(45))), rgb)  # type: ignore[attr-defined]
+        banded.close()
 
 
 def test_mosaic_bands_decode_only_their_tiles(tmp_path: Path) -> None:
