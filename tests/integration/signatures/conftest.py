@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from lims.auth.identity import Identity
 from lims.auth.roles import Role
@@ -17,6 +20,7 @@ from lims.runtime.resources import Resources
 from lims.services import analyses
 from lims.services.context import ServiceContext
 from lims.services.ingest import IngestTarget, ingest_path
+from tests.conftest import as_owner
 from tests.factories import DEFAULT_PASSWORD, make_sample, make_user, write_volume
 
 PASSWORD = DEFAULT_PASSWORD
@@ -53,6 +57,19 @@ class Lab:
 
     def revision_id(self, analysis: Analysis) -> str:
         return str(analyses.current_revision(self.ctx(self.author), analysis).id)
+
+
+def assert_refused_for_app_and_owner(session: Session, statements: Sequence[str]) -> None:
+    """Each statement fails for the application role (no privilege) and the owner (trigger)."""
+    for statement in statements:
+        with pytest.raises(DBAPIError, match="permission denied"), session.begin_nested():
+            session.execute(text(statement))
+        with (
+            as_owner(session),
+            pytest.raises(DBAPIError, match=r"append-only|immutable|refuse"),
+            session.begin_nested(),
+        ):
+            session.execute(text(statement))
 
 
 def build_lab(resources: Resources, uow: UnitOfWork, author: Identity, folder: Path) -> Lab:
