@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given
@@ -12,10 +13,12 @@ from sqlalchemy import select
 
 from audit import AuditEvent
 from lims.errors import UserError
-from lims.services import changes, tags
+from lims.models import User
+from lims.services import analyses, changes, tags
 from lims.services.context import ServiceContext
+from lims.services.ingest import IngestTarget
 from lims.services.search import SearchFilters, SearchRequest, request_from_params, search
-from tests.integration.search.conftest import Catalogue
+from tests.integration.search.conftest import Catalogue, ingest
 
 
 def _titles(ctx: ServiceContext, text: str = "", **params: list[str]) -> list[str]:
@@ -309,3 +312,38 @@ def test_typos_are_corrected_against_indexed_words(ctx: ServiceContext, data: Ca
     nothing = search(ctx, request_from_params({"q": ["qqqqzzzz"]}))
     assert nothing.corrected_text is None
     assert nothing.hits == ()
+
+
+def test_documents_follow_a_renamed_user(
+    ctx: ServiceContext, data: Catalogue, tmp_path: Path
+) -> None:
+    unsigned = ingest(
+        ctx,
+        tmp_path,
+        IngestTarget("Battery ageing", "Cell 7", "cell 7 cycle 200"),
+        {"cell7_cycle200.nrrd": b"f"},
+        {"modality": "CT volume"},  # no operator: the author stands in
+    )
+    analyses.create_analysis(
+        ctx,
+        project_id=data.battery,
+        title="Porosity after 200 cycles",
+        purpose="p",
+        results="r",
+        conclusions="c",
+    )
+    ctx.uow.commit()
+    assert "cell 7 cycle 200" in _titles(ctx, operator=["Marie Curie"])
+    user = ctx.uow.session.get(User, ctx.require_identity().user_id)
+    assert user is not None
+    user.display_name = "Marie Skłodowska-Curie"  # as a directory rename does at login
+    ctx.uow.session.flush()
+    # Every dataset she ingested is found under her new name (the author is searchable).
+    assert len(_titles(ctx, "Skłodowska", kind=["dataset"])) == len(data.datasets) + 1
+    assert sorted(_titles(ctx, operator=["Marie Skłodowska-Curie"])) == [
+        "Porosity after 200 cycles",
+        "cell 7 cycle 200",
+    ]
+    # The other datasets name their operator in their metadata: that stays as it was.
+    assert sorted(_titles(ctx, operator=["Marie Curie"])) == ["cell 7 cycle 100", "femur raw scan"]
+    assert unsigned not in data.datasets.values()
