@@ -10,8 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -97,18 +96,13 @@ def verify_one(
     row: Signature,
     keys: dict[str, Ed25519PublicKey],
     record: SignableRecord | str | None = None,
-    withdrawals: Mapping[uuid.UUID, SignatureWithdrawal] | None = None,
+    withdrawal: SignatureWithdrawal | None = None,
 ) -> Verdict:
     """Verify one signature against the keys and the record as it is now.
 
     ``record`` is the record already loaded (or why it cannot be), to share between the
-    signatures of one record; ``withdrawals`` the withdrawals of every signature checked
-    together (looked up when not given).
+    signatures of one record; ``withdrawal`` its signer's withdrawal, if any.
     """
-    if withdrawals is None:
-        withdrawal = session.get(SignatureWithdrawal, row.id)
-    else:
-        withdrawal = withdrawals.get(row.id)
     problems = _seal_problems(row, keys)
     if record is None:
         record = _load(session, row.record_type, row.record_id)
@@ -137,7 +131,7 @@ def verify_signatures(session: Session, rows: Iterable[Signature]) -> Iterator[V
         key = (row.record_type, row.record_id)
         if key not in records:
             records[key] = _load(session, *key)
-        yield verify_one(session, row, keys, records[key], withdrawals)
+        yield verify_one(session, row, keys, records[key], withdrawals.get(row.id))
 
 
 def verify_all(session: Session) -> Iterator[Verdict]:

@@ -155,11 +155,7 @@ def test_tiles_come_from_nginx_through_signed_links_and_forged_ones_are_refused(
     behind_nginx: tuple[str, CountingApp], version: uuid.UUID
 ) -> None:
     base, app = behind_nginx
-    tiles: list[Response] = []
-
-    def on_response(response: Response) -> None:
-        if "/iiif/3/" in response.url and response.url.endswith(".jpg"):
-            tiles.append(response)
+    tiles, on_response = _tile_recorder()
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -211,6 +207,17 @@ def test_tiles_come_from_nginx_through_signed_links_and_forged_ones_are_refused(
     assert app.tiles == before + 1
 
 
+def _tile_recorder() -> tuple[list[Response], Callable[[Response], None]]:
+    """A list of the JPEG tile responses a page receives, and the handler that fills it."""
+    tiles: list[Response] = []
+
+    def on_response(response: Response) -> None:
+        if "/iiif/3/" in response.url and response.url.endswith(".jpg"):
+            tiles.append(response)
+
+    return tiles, on_response
+
+
 def _expiry(url: str) -> int:
     return int(url.split("/iiif/3/s/", 1)[1].split("/", 1)[0])
 
@@ -219,11 +226,7 @@ def test_the_viewer_renews_its_links_before_they_expire(
     behind_nginx: tuple[str, CountingApp], version: uuid.UUID
 ) -> None:
     base, _ = behind_nginx
-    tiles: list[Response] = []
-
-    def on_response(response: Response) -> None:
-        if "/iiif/3/" in response.url and response.url.endswith(".jpg"):
-            tiles.append(response)
+    tiles, on_response = _tile_recorder()
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
